@@ -1,0 +1,64 @@
+/**
+ * `otwatch decode <capture>... [--format ndjson|table] [--flows]`: one record per application
+ * message in capture order (the DESIGN.md `decode` contract); `--flows` adds one record per TCP/UDP
+ * flow when it ends (always on while no protocol decoder is registered).
+ */
+import { parseArgs } from 'node:util';
+import { defaultProtocols } from '../collectors/protocols.js';
+import type { FlowRecord } from '../collectors/net/flow.js';
+import type { DecodeEvent } from '../collectors/types.js';
+import { EXIT_OK, UsageError } from './errors.js';
+import { eventRow, FLOW_HEADER, flowRow, type OutputFormat } from './format.js';
+import { runCaptures, type CliIo } from './run.js';
+
+export const DECODE_HELP = `Usage: otwatch decode <capture>... [options]
+
+Decode MQTT and OPC UA messages from pcap/pcapng captures ('-' reads stdin).
+
+Options:
+  --format ndjson|table   output format (default: table on a terminal, ndjson otherwise)
+  --flows                 also print one record per TCP/UDP flow when it ends
+  -h, --help              this help
+`;
+
+export async function decodeCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      flows: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(DECODE_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length === 0) throw new UsageError('OTW_ERR_USAGE', 'decode: no capture given (see otwatch decode --help)');
+  const format = parseFormat(values.format, io.stdoutIsTTY ? 'table' : 'ndjson');
+  const protocols = defaultProtocols();
+  const printFlows = values.flows || protocols.length === 0;
+  const out = io.stdout;
+  let headerDone = false;
+  const onEvent = (ev: DecodeEvent) => out.write(format === 'ndjson' ? JSON.stringify(ev) + '\n' : eventRow(ev) + '\n');
+  const onFlow = printFlows
+    ? (r: FlowRecord) => {
+        if (format === 'ndjson') {
+          out.write(JSON.stringify(r) + '\n');
+          return;
+        }
+        if (!headerDone) out.write(FLOW_HEADER + '\n');
+        headerDone = true;
+        out.write(flowRow(r) + '\n');
+      }
+    : undefined;
+  await runCaptures(positionals, io, { protocols, onFlow }, onEvent);
+  return EXIT_OK;
+}
+
+export function parseFormat(v: string | undefined, dflt: OutputFormat): OutputFormat {
+  if (v === undefined) return dflt;
+  if (v === 'ndjson' || v === 'table') return v;
+  throw new UsageError('OTW_ERR_USAGE', `--format must be ndjson or table, not '${v}'`);
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * The `otwatch` command. Subcommands live in their own modules; this file only dispatches,
+ * and turns errors into exit codes (DESIGN.md): 0 ok, 1 findings at or above --fail-on, 2 usage
+ * or input error with one line on stderr.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeCommand } from './decode.js';
+import { analyzeCommand } from './analyze.js';
+import { EXIT_USAGE, UsageError } from './errors.js';
+import type { CliIo } from './run.js';
+
+const HELP = `Usage: otwatch <command> [options]
+
+Passive security monitor for industrial networks (MQTT with Sparkplug B, OPC UA).
+
+Commands:
+  decode <capture>...    decode MQTT and OPC UA messages (NDJSON or a table)
+  analyze <capture>...   decode and summarise flows, protocols and messages
+  help                   this help
+
+Options:
+  -h, --help             help (also after a command: otwatch decode --help)
+  -V, --version          print the version
+
+Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or input error.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '-h':
+      case '--help':
+        io.stdout.write(HELP);
+        return cmd === undefined ? EXIT_USAGE : 0;
+      case '-V':
+      case '--version':
+        io.stdout.write(`otwatch ${version()}\n`);
+        return 0;
+      case 'decode':
+        return await decodeCommand(rest, io);
+      case 'analyze':
+        return await analyzeCommand(rest, io);
+      default:
+        throw new UsageError('OTW_ERR_USAGE', `unknown command '${cmd}' (see otwatch --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`otwatch: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    // parseArgs reports unknown options and missing values with these codes.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`otwatch: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
+
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  // A closed pipe (otwatch decode ... | head) is a normal end, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    env: process.env,
+    stdin: process.stdin,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`otwatch: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,165 @@
+/**
+ * Protocol detection by content. Until a protocol claims a flow, the dispatcher keeps a log of
+ * what each side sent (in capture order, gaps included, capped) and shows each side's bytes to
+ * every protocol's probe. The protocol that answers 'match' gets a consumer, which is replayed
+ * the whole log in the original order, so its events keep capture order and its request/response
+ * pairing sees the real sequence.
+ */
+import type { EventSink, FlowContext, FlowEnd, ProtocolSpec, StreamConsumer } from './types.js';
+
+export interface DispatchOptions {
+  /** Bytes per side shown to probes before the flow is given up as unknown. */
+  maxProbeBytes: number;
+}
+
+export const DEFAULT_DISPATCH_OPTIONS: DispatchOptions = { maxProbeBytes: 16 * 1024 };
+
+interface LogEntry {
+  side: 0 | 1;
+  bytes: Uint8Array | null; // null: a gap of `gap` bytes
+  gap: number;
+  tsSec: number;
+  tsNsec: number;
+  frame: number;
+}
+
+export interface DispatchStats {
+  claimed: Record<string, number>;
+  unknown: number;
+}
+
+/** Sides' probe buffers: bytes seen since the start of capture or since the last gap. */
+class SideBuffer {
+  buf = new Uint8Array(512);
+  len = 0;
+  midstream: boolean;
+  constructor(midstream: boolean) {
+    this.midstream = midstream;
+  }
+  append(b: Uint8Array, cap: number): void {
+    const n = Math.min(b.length, cap - this.len);
+    if (n <= 0) return;
+    if (this.len + n > this.buf.length) {
+      const nb = new Uint8Array(Math.min(cap, Math.max(this.buf.length * 2, this.len + n)));
+      nb.set(this.buf.subarray(0, this.len));
+      this.buf = nb;
+    }
+    this.buf.set(b.subarray(0, n), this.len);
+    this.len += n;
+  }
+  reset(): void {
+    this.len = 0;
+    this.midstream = true;
+  }
+}
+
+export class Dispatcher implements StreamConsumer {
+  private target: StreamConsumer | null = null;
+  private done = false;
+  private log: LogEntry[] = [];
+  private readonly sides: [SideBuffer, SideBuffer];
+  /** Per protocol, per side: true once it said 'no' for that side's current bytes. */
+  private readonly rejected: boolean[][];
+
+  constructor(
+    private readonly ctx: FlowContext,
+    private readonly protocols: readonly ProtocolSpec[],
+    private readonly emit: EventSink,
+    private readonly opts: DispatchOptions,
+    private readonly stats: DispatchStats,
+    private readonly onClaim: (proto: string | null) => void,
+  ) {
+    const mid = !ctx.handshakeSeen;
+    this.sides = [new SideBuffer(mid), new SideBuffer(mid)];
+    this.rejected = protocols.map(() => [false, false]);
+  }
+
+  data(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    if (this.target !== null) {
+      this.target.data(side, bytes, tsSec, tsNsec, frame);
+      return;
+    }
+    if (this.done) return;
+    this.log.push({ side, bytes: bytes.slice(), gap: 0, tsSec, tsNsec, frame });
+    const sb = this.sides[side];
+    sb.append(bytes, this.opts.maxProbeBytes);
+    this.probe(side);
+  }
+
+  gap(side: 0 | 1, length: number, tsSec: number, tsNsec: number): void {
+    if (this.target !== null) {
+      this.target.gap(side, length, tsSec, tsNsec);
+      return;
+    }
+    if (this.done) return;
+    this.log.push({ side, bytes: null, gap: length, tsSec, tsNsec, frame: 0 });
+    // After a gap the side is probed afresh, as a mid-stream pick-up.
+    this.sides[side].reset();
+    for (const r of this.rejected) r[side] = false;
+  }
+
+  end(reason: FlowEnd, tsSec: number, tsNsec: number): void {
+    if (this.target !== null) {
+      this.target.end(reason, tsSec, tsNsec);
+      return;
+    }
+    if (!this.done) this.giveUp();
+  }
+
+  private probe(side: 0 | 1): void {
+    const sb = this.sides[side];
+    const view = sb.buf.subarray(0, sb.len);
+    const sport = side === 0 ? this.portA() : this.portB();
+    const dport = side === 0 ? this.portB() : this.portA();
+    let allRejected = true;
+    for (let i = 0; i < this.protocols.length; i++) {
+      const r = this.rejected[i];
+      if (r[side]) {
+        if (!r[side === 0 ? 1 : 0]) allRejected = false;
+        continue;
+      }
+      let verdict;
+      try {
+        verdict = this.protocols[i].probe({ bytes: view, side, srcPort: sport, dstPort: dport, midstream: sb.midstream });
+      } catch {
+        verdict = 'no' as const; // a probe must not throw; one that does is treated as a 'no'
+      }
+      if (verdict === 'match') {
+        this.claim(this.protocols[i]);
+        return;
+      }
+      if (verdict === 'no') r[side] = true;
+      if (!r[0] || !r[1]) allRejected = false;
+    }
+    const full = this.sides[0].len >= this.opts.maxProbeBytes || this.sides[1].len >= this.opts.maxProbeBytes;
+    if (allRejected || full) this.giveUp();
+  }
+
+  private portA(): number {
+    return this.ctx.ref.sport;
+  }
+
+  private portB(): number {
+    return this.ctx.ref.dport;
+  }
+
+  private claim(spec: ProtocolSpec): void {
+    this.stats.claimed[spec.proto] = (this.stats.claimed[spec.proto] ?? 0) + 1;
+    this.onClaim(spec.proto);
+    const target = spec.create(this.ctx, this.emit);
+    this.target = target;
+    const log = this.log;
+    this.log = [];
+    for (const e of log) {
+      if (e.bytes !== null) target.data(e.side, e.bytes, e.tsSec, e.tsNsec, e.frame);
+      else target.gap(e.side, e.gap, e.tsSec, e.tsNsec);
+    }
+  }
+
+  private giveUp(): void {
+    this.done = true;
+    this.log = [];
+    this.stats.unknown++;
+    this.onClaim(null);
+  }
+}

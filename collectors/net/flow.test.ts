@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowEnd, RawPacket, StreamConsumer } from '../types.js';
+import { PacketDecoder } from './decode.js';
+import { FlowTable, type Flow, type FlowOptions, type FlowRecord } from './flow.js';
+import { tcpFrame, type TcpSpec } from '../../test/support/frames.js';
+
+const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+
+/** Records what each side delivered: bytes as text, gaps as «gap:N». */
+class Recorder implements StreamConsumer {
+  out: [string, string] = ['', ''];
+  ended: FlowEnd | null = null;
+  data(side: 0 | 1, bytes: Uint8Array): void {
+    this.out[side] += Buffer.from(bytes).toString('latin1');
+  }
+  gap(side: 0 | 1, length: number): void {
+    this.out[side] += `«gap:${length}»`;
+  }
+  end(reason: FlowEnd): void {
+    this.ended = reason;
+  }
+}
+
+function harness(opts?: Partial<FlowOptions>) {
+  const dec = new PacketDecoder();
+  const recs = new Map<number, Recorder>();
+  const ended: FlowRecord[] = [];
+  const table = new FlowTable(opts, (f: Flow) => {
+    const r = new Recorder();
+    recs.set(f.id, r);
+    return r;
+  }, (f) => ended.push(f.record()));
+  let frame = 0;
+  let t = 1000;
+  const send = (s: Partial<TcpSpec> & { seq: number; flags: number }, fromClient = true, text = '') => {
+    const spec: TcpSpec = fromClient
+      ? { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 1883, ...s, payload: Buffer.from(text, 'latin1') }
+      : { src: '10.0.0.2', dst: '10.0.0.1', sport: 1883, dport: 40000, ...s, payload: Buffer.from(text, 'latin1') };
+    const data = tcpFrame(spec);
+    const pkt: RawPacket = { linkType: 1, tsSec: t++, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: ++frame };
+    expect(dec.decode(pkt)).toBe(true);
+    table.packet(dec.info, pkt.tsSec, 0, pkt.origLen, pkt.frame);
+  };
+  return { table, recs, ended, send, rec: () => [...recs.values()][0] };
+}
+
+describe('TCP reassembly', () => {
+  it('delivers a handshake-started stream in order, both directions', () => {
+    const h = harness();
+    h.send({ seq: 100, flags: SYN });
+    h.send({ seq: 500, ack: 101, flags: SYN | ACK }, false);
+    h.send({ seq: 101, ack: 501, flags: ACK });
+    h.send({ seq: 101, ack: 501, flags: PSH | ACK }, true, 'hello ');
+    h.send({ seq: 107, ack: 501, flags: PSH | ACK }, true, 'world');
+    h.send({ seq: 501, ack: 112, flags: PSH | ACK }, false, 'ok');
+    expect(h.rec().out).toEqual(['hello world', 'ok']);
+    const f = h.table;
+    f.flushAll();
+    expect(h.ended[0]).toMatchObject({ handshake: true, flow: { src: '10.0.0.1', dport: 1883 }, packets: { c2s: 4, s2c: 2 }, payload: { c2s: 11, s2c: 2 } });
+  });
+
+  it('reorders out-of-order segments and drops retransmissions (first copy wins)', () => {
+    const h = harness();
+    h.send({ seq: 1, flags: ACK }, true, 'AAAA');
+    h.send({ seq: 9, flags: ACK }, true, 'CCCC');
+    h.send({ seq: 5, flags: ACK }, true, 'BBBB');
+    h.send({ seq: 5, flags: ACK }, true, 'XXXX'); // retransmission with other bytes: ignored
+    h.send({ seq: 11, flags: ACK }, true, 'ZZDD'); // overlap: only 'DD' is new
+    h.send({ seq: 7, flags: ACK }, true, 'YYYYYYYYYYEE'); // overlaps 6..17: only offsets 14..17 are new
+    expect(h.rec().out[0]).toBe('AAAABBBBCCCCDDYYEE');
+  });
+
+  it('handles sequence numbers wrapping around 2^32', () => {
+    const h = harness();
+    h.send({ seq: 0xfffffffc, flags: ACK }, true, 'abcd');
+    h.send({ seq: 4, flags: ACK }, true, 'ijkl');
+    h.send({ seq: 0, flags: ACK }, true, 'efgh');
+    expect(h.rec().out[0]).toBe('abcdefghijkl');
+  });
+
+  it('picks a stream up in mid-stream and guesses the client by port', () => {
+    const h = harness();
+    h.send({ seq: 5000, ack: 9000, flags: ACK }, false, 'from-broker');
+    h.send({ seq: 9000, ack: 5011, flags: ACK }, true, 'from-client');
+    h.table.flushAll();
+    const r = h.ended[0];
+    expect(r.handshake).toBe(false);
+    expect(r.flow).toMatchObject({ src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 1883 });
+    expect(r.payload).toEqual({ c2s: 11, s2c: 11 });
+  });
+
+  it('turns a hole acknowledged twice by the peer into a gap and goes on', () => {
+    const h = harness();
+    h.send({ seq: 1, flags: ACK }, true, 'aaaa');
+    h.send({ seq: 9, flags: ACK }, true, 'cccc'); // 5..8 lost
+    h.send({ seq: 1, ack: 13, flags: ACK }, false);
+    expect(h.rec().out[0]).toBe('aaaa');
+    h.send({ seq: 1, ack: 13, flags: ACK }, false);
+    expect(h.rec().out[0]).toBe('aaaa«gap:4»cccc');
+    h.send({ seq: 13, flags: ACK }, true, 'dd');
+    expect(h.rec().out[0]).toBe('aaaa«gap:4»ccccdd');
+  });
+
+  it('declares a gap when the per-direction buffer cap is reached', () => {
+    const h = harness({ maxPendingPerDirection: 8 });
+    h.send({ seq: 1, flags: ACK }, true, 'aa');
+    h.send({ seq: 10, flags: ACK }, true, 'bbbbbb');
+    h.send({ seq: 20, flags: ACK }, true, 'cccccc'); // 12 bytes would be pending: the first hole gives way
+    expect(h.rec().out[0]).toBe('aa«gap:7»bbbbbb');
+    h.table.flushAll();
+    expect(h.rec().out[0]).toBe('aa«gap:7»bbbbbb«gap:4»cccccc');
+  });
+
+  it('flushes pending data with gaps at FIN and ends the flow', () => {
+    const h = harness();
+    h.send({ seq: 100, flags: SYN });
+    h.send({ seq: 500, ack: 101, flags: SYN | ACK }, false);
+    h.send({ seq: 101, flags: ACK }, true, 'ab');
+    h.send({ seq: 105, flags: ACK }, true, 'ef');
+    h.send({ seq: 107, flags: FIN | ACK }, true);
+    h.send({ seq: 501, flags: FIN | ACK }, false);
+    expect(h.rec().out[0]).toBe('ab«gap:2»ef');
+    expect(h.rec().ended).toBe('fin');
+    h.send({ seq: 108, ack: 502, flags: ACK }); // late ACK still counts for the closed flow
+    h.table.flushAll();
+    expect(h.ended).toHaveLength(1);
+    expect(h.ended[0]).toMatchObject({ endReason: 'fin', packets: { c2s: 5, s2c: 2 } });
+  });
+
+  it('ends on RST and starts a new flow when the port is reused with a new SYN', () => {
+    const h = harness();
+    h.send({ seq: 100, flags: SYN });
+    h.send({ seq: 101, flags: RST });
+    h.send({ seq: 7000, flags: SYN });
+    h.send({ seq: 7001, flags: PSH | ACK }, true, 'x');
+    h.table.flushAll();
+    expect(h.ended.map((r) => [r.endReason, r.packets.c2s])).toEqual([['rst', 2], ['eof', 2]]);
+  });
+
+  it('expires idle flows and evicts the least recently active beyond the cap', () => {
+    const dec = new PacketDecoder();
+    const ended: FlowRecord[] = [];
+    const table = new FlowTable({ maxFlows: 2, idleTimeoutSec: 10 }, null, (f) => ended.push(f.record()));
+    const pkt = (sport: number, t: number) => {
+      const data = tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport, dport: 1883, seq: 1, flags: ACK, payload: [1] });
+      dec.decode({ linkType: 1, tsSec: t, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: 1 });
+      table.packet(dec.info, t, 0, data.length, 1);
+    };
+    pkt(1, 0);
+    pkt(2, 1);
+    pkt(3, 2); // evicts sport 1
+    expect(table.stats.flowsEvicted).toBe(1);
+    pkt(4, 20); // sports 2 and 3 idle for > 10 s
+    expect(ended.map((r) => [r.flow.sport, r.endReason])).toEqual([[1, 'evicted'], [2, 'idle'], [3, 'idle']]);
+    expect(table.size).toBe(1);
+  });
+
+  it('keeps VLANs apart: the same 5-tuple on two VLANs is two flows', () => {
+    const dec = new PacketDecoder();
+    const table = new FlowTable({}, null, null);
+    for (const vid of [10, 20]) {
+      const data = tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 5, dport: 1883, seq: 1, flags: ACK }, [[0x8100, vid]]);
+      dec.decode({ linkType: 1, tsSec: 1, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: 1 });
+      table.packet(dec.info, 1, 0, data.length, 1);
+    }
+    expect(table.size).toBe(2);
+  });
+});

@@ -1,0 +1,552 @@
+/**
+ * The flow table: connections keyed by the 5-tuple and VLAN tags, both directions in one entry.
+ * Side A (0) is the sender of the flow's first packet. Idle flows expire in capture time; a global
+ * cap on flows and on buffered out-of-order bytes bounds memory, and everything dropped or
+ * skipped is counted.
+ */
+import type { FlowContext, FlowEnd, FlowRef, StreamConsumer } from '../types.js';
+import { communityId } from './communityid.js';
+import { formatAddr, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from './decode.js';
+import { TcpDirection, type DirectionSink } from './tcp.js';
+
+export interface FlowOptions {
+  /** Flows tracked at once; the least recently active is evicted beyond this. */
+  maxFlows: number;
+  /** Seconds of capture time without a packet after which an open flow ends ('idle'). */
+  idleTimeoutSec: number;
+  /** Seconds after FIN/RST during which late packets still count for the closed flow. */
+  closedTimeoutSec: number;
+  /** Out-of-order bytes buffered per direction before the hole is declared a gap. */
+  maxPendingPerDirection: number;
+  /** Out-of-order bytes buffered across all flows. */
+  maxPendingTotal: number;
+  /** Community ID seed. */
+  communityIdSeed: number;
+}
+
+export const DEFAULT_FLOW_OPTIONS: FlowOptions = {
+  maxFlows: 65536,
+  idleTimeoutSec: 600,
+  closedTimeoutSec: 60,
+  maxPendingPerDirection: 256 * 1024,
+  maxPendingTotal: 64 * 1024 * 1024,
+  communityIdSeed: 0,
+};
+
+/** Ports that mark the server side when the handshake was not captured. */
+const SERVER_PORTS = new Set([1883, 8883, 4840, 4843, 48010, 48020, 502, 102, 443, 80]);
+
+export interface FlowRecord {
+  type: 'flow';
+  transport: 'tcp' | 'udp';
+  flow: FlowRef;
+  communityId: string;
+  start: string;
+  end: string;
+  /** Frames and frame bytes (on the wire) per direction, as tshark's conversation table counts them. */
+  packets: { c2s: number; s2c: number };
+  bytes: { c2s: number; s2c: number };
+  /** Reassembled payload bytes delivered, and bytes lost in gaps, per direction. */
+  payload: { c2s: number; s2c: number };
+  gapBytes: { c2s: number; s2c: number };
+  retransmittedBytes: { c2s: number; s2c: number };
+  handshake: boolean;
+  endReason: FlowEnd;
+  app: string | null;
+}
+
+export type ConsumerFactory = (flow: Flow) => StreamConsumer | null;
+
+const enum State {
+  Open,
+  Closed,
+}
+
+export class Flow implements FlowContext {
+  readonly id: number;
+  readonly proto: number;
+  readonly addrA: Uint8Array;
+  readonly addrB: Uint8Array;
+  readonly a4: number;
+  readonly b4: number;
+  readonly portA: number;
+  readonly portB: number;
+  readonly vlanCount: number;
+  readonly vlan0: number;
+  readonly vlan1: number;
+  readonly ref: FlowRef;
+  private _communityId: string | null = null;
+  private readonly cidSeed: number;
+  clientSide: 0 | 1 = 0;
+  handshakeSeen = false;
+  firstSec = 0;
+  firstNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+  pkts0 = 0;
+  pkts1 = 0;
+  bytes0 = 0;
+  bytes1 = 0;
+  state = State.Open;
+  endReason: FlowEnd = 'eof';
+  /** Protocol that claimed the flow (set by the dispatcher). */
+  app: string | null = null;
+  dir0: TcpDirection | null = null;
+  dir1: TcpDirection | null = null;
+  consumer: StreamConsumer | null = null;
+  consumerMade = false;
+  /** Hash chain and LRU links (owned by the table). */
+  nextInBucket: Flow | null = null;
+  prev: Flow | null = null;
+  next: Flow | null = null;
+  readonly hash: number;
+
+  constructor(id: number, info: PacketInfo, hash: number, cidSeed: number) {
+    this.id = id;
+    this.hash = hash;
+    this.proto = info.proto;
+    const len = info.ipVersion === 4 ? 4 : 16;
+    this.addrA = info.buf.slice(info.srcOff, info.srcOff + len);
+    this.addrB = info.buf.slice(info.dstOff, info.dstOff + len);
+    this.a4 = info.ipVersion === 4 ? info.src4 : -1;
+    this.b4 = info.ipVersion === 4 ? info.dst4 : -1;
+    this.portA = info.sport;
+    this.portB = info.dport;
+    this.vlanCount = info.vlanCount;
+    this.vlan0 = info.vlan0;
+    this.vlan1 = info.vlan1;
+    this.cidSeed = cidSeed;
+    const vlan = info.vlanCount === 0 ? undefined : info.vlanCount === 1 ? [info.vlan0] : [info.vlan0, info.vlan1];
+    const src = formatAddr(this.addrA, 0, len);
+    const dst = formatAddr(this.addrB, 0, len);
+    this.ref = vlan ? { src, sport: this.portA, dst, dport: this.portB, vlan } : { src, sport: this.portA, dst, dport: this.portB };
+  }
+
+  /** Community ID v1, computed on first use (most flows need it only for their record). */
+  get communityId(): string {
+    if (this._communityId === null) this._communityId = communityId(this.addrA, this.portA, this.addrB, this.portB, this.proto, this.cidSeed);
+    return this._communityId;
+  }
+
+  setClientSide(side: 0 | 1): void {
+    this.clientSide = side;
+  }
+
+  clientRef(): FlowRef {
+    if (this.clientSide === 0) return this.ref;
+    const r = this.ref;
+    return r.vlan ? { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport, vlan: r.vlan } : { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport };
+  }
+
+  get isOpen(): boolean {
+    return this.state === State.Open;
+  }
+
+  record(): FlowRecord {
+    const c = this.clientSide;
+    const d0 = this.dir0;
+    const d1 = this.dir1;
+    const pick = (v0: number, v1: number) => (c === 0 ? { c2s: v0, s2c: v1 } : { c2s: v1, s2c: v0 });
+    return {
+      type: 'flow',
+      transport: this.proto === IPPROTO_TCP ? 'tcp' : 'udp',
+      flow: this.clientRef(),
+      communityId: this.communityId,
+      start: isoUs(this.firstSec, this.firstNsec),
+      end: isoUs(this.lastSec, this.lastNsec),
+      packets: pick(this.pkts0, this.pkts1),
+      bytes: pick(this.bytes0, this.bytes1),
+      payload: pick(d0?.deliveredBytes ?? 0, d1?.deliveredBytes ?? 0),
+      gapBytes: pick(d0?.gapBytes ?? 0, d1?.gapBytes ?? 0),
+      retransmittedBytes: pick(d0?.retransmittedBytes ?? 0, d1?.retransmittedBytes ?? 0),
+      handshake: this.handshakeSeen,
+      endReason: this.endReason,
+      app: this.app,
+    };
+  }
+}
+
+function isoUs(sec: number, nsec: number): string {
+  const base = new Date(sec * 1000).toISOString();
+  return `${base.slice(0, 19)}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}Z`;
+}
+
+export interface FlowTableStats {
+  flowsCreated: number;
+  flowsActive: number;
+  flowsEvicted: number;
+  flowsIdleExpired: number;
+  tcpPackets: number;
+  udpPackets: number;
+  payloadBytes: number;
+  gapBytes: number;
+  gaps: number;
+  retransmittedBytes: number;
+  outOfOrderSegments: number;
+  pendingBytes: number;
+  pendingBytesPeak: number;
+}
+
+/**
+ * The flow table. `packet()` takes each decoded TCP/UDP packet; `onEnd` receives each flow once,
+ * when it leaves the table (idle, evicted, end of input).
+ */
+export class FlowTable implements DirectionSink {
+  readonly opts: FlowOptions;
+  private readonly buckets = new Map<number, Flow>();
+  private openHead: Flow | null = null;
+  private openTail: Flow | null = null;
+  private closedHead: Flow | null = null;
+  private closedTail: Flow | null = null;
+  private count = 0;
+  private nextId = 1;
+  private lastExpireSec = 0;
+  private pendingTotal = 0;
+  /** Flow whose packet is being processed, so direction callbacks find it without a closure. */
+  private cur: Flow | null = null;
+  readonly stats: FlowTableStats = {
+    flowsCreated: 0,
+    flowsActive: 0,
+    flowsEvicted: 0,
+    flowsIdleExpired: 0,
+    tcpPackets: 0,
+    udpPackets: 0,
+    payloadBytes: 0,
+    gapBytes: 0,
+    gaps: 0,
+    retransmittedBytes: 0,
+    outOfOrderSegments: 0,
+    pendingBytes: 0,
+    pendingBytesPeak: 0,
+  };
+
+  constructor(
+    opts: Partial<FlowOptions> | undefined,
+    private readonly makeConsumer: ConsumerFactory | null,
+    private readonly onEnd: ((flow: Flow) => void) | null,
+  ) {
+    this.opts = { ...DEFAULT_FLOW_OPTIONS, ...opts };
+    for (const [k, v] of Object.entries(this.opts)) {
+      if (!Number.isFinite(v) || v < 0 || (k !== 'communityIdSeed' && v === 0)) throw new RangeError(`flow option ${k} must be a positive number, got ${v}`);
+    }
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Process one decoded packet. `frameLen` is its length on the wire. */
+  packet(info: PacketInfo, tsSec: number, tsNsec: number, frameLen: number, frame: number): void {
+    if (tsSec - this.lastExpireSec >= 1) this.expire(tsSec);
+    let flow = this.lookup(info);
+    let side: 0 | 1;
+    const isTcp = info.proto === IPPROTO_TCP;
+    const flags = isTcp ? info.tcpFlags : 0;
+    if (flow !== null) {
+      side = this.sideOf(flow, info);
+      // Port reuse: a new SYN on a closed connection starts a new flow.
+      if (flow.state === State.Closed && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+        this.remove(flow, flow.endReason);
+        flow = this.create(info, tsSec, tsNsec);
+        side = 0;
+      }
+    } else {
+      flow = this.create(info, tsSec, tsNsec);
+      side = 0;
+    }
+    flow.lastSec = tsSec;
+    flow.lastNsec = tsNsec;
+    this.touch(flow);
+    if (side === 0) {
+      flow.pkts0++;
+      flow.bytes0 += frameLen;
+    } else {
+      flow.pkts1++;
+      flow.bytes1 += frameLen;
+    }
+    if (isTcp) {
+      this.stats.tcpPackets++;
+      this.tcp(flow, side, info, tsSec, tsNsec, frame);
+    } else {
+      this.stats.udpPackets++;
+    }
+  }
+
+  /** End every flow (end of input). */
+  flushAll(reason: FlowEnd = 'eof'): void {
+    for (const head of [this.closedHead, this.openHead]) {
+      let f = head;
+      while (f !== null) {
+        const n = f.next;
+        this.remove(f, f.state === State.Closed ? f.endReason : reason);
+        f = n;
+      }
+    }
+  }
+
+  /** Expire idle flows as of capture time `nowSec`. */
+  expire(nowSec: number): void {
+    this.lastExpireSec = nowSec;
+    while (this.closedHead !== null && nowSec - this.closedHead.lastSec > this.opts.closedTimeoutSec) {
+      this.remove(this.closedHead, this.closedHead.endReason);
+    }
+    while (this.openHead !== null && nowSec - this.openHead.lastSec > this.opts.idleTimeoutSec) {
+      this.stats.flowsIdleExpired++;
+      this.remove(this.openHead, 'idle');
+    }
+  }
+
+  // --- DirectionSink: called by TcpDirection for the current flow ---
+  deliver(dir: TcpDirection, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    this.stats.payloadBytes += bytes.length;
+    const f = this.cur!;
+    const c = f.consumer;
+    if (c !== null) c.data(dir.side, bytes, tsSec, tsNsec, frame);
+  }
+
+  deliverGap(dir: TcpDirection, length: number, tsSec: number, tsNsec: number): void {
+    this.stats.gapBytes += length;
+    this.stats.gaps++;
+    const c = this.cur!.consumer;
+    if (c !== null) c.gap(dir.side, length, tsSec, tsNsec);
+  }
+
+  reserve(bytes: number): boolean {
+    if (this.pendingTotal + bytes > this.opts.maxPendingTotal) return false;
+    this.pendingTotal += bytes;
+    if (this.pendingTotal > this.stats.pendingBytesPeak) this.stats.pendingBytesPeak = this.pendingTotal;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.pendingTotal -= bytes;
+  }
+
+  private tcp(flow: Flow, side: 0 | 1, info: PacketInfo, tsSec: number, tsNsec: number, frame: number): void {
+    const flags = info.tcpFlags;
+    const opts = this.opts;
+    let dir = side === 0 ? flow.dir0 : flow.dir1;
+    if (dir === null) {
+      dir = new TcpDirection(side, this, opts.maxPendingPerDirection);
+      if (side === 0) flow.dir0 = dir;
+      else flow.dir1 = dir;
+    }
+    this.cur = flow;
+    const len = info.payloadLen;
+    let seq = info.seq;
+    if ((flags & TCP_SYN) !== 0) {
+      if (!dir.started) {
+        dir.start((seq + 1) >>> 0);
+        if (flow.pkts0 + flow.pkts1 === 1) {
+          // The flow's first packet is a SYN (client) or a SYN-ACK (server; its SYN was missed).
+          flow.clientSide = (flags & TCP_ACK) === 0 ? side : side === 0 ? 1 : 0;
+          flow.handshakeSeen = true;
+        }
+      }
+      seq = (seq + 1) >>> 0;
+    } else if (!dir.started) {
+      dir.start(seq);
+      if (flow.pkts0 + flow.pkts1 === 1) flow.clientSide = guessClientSide(flow);
+    }
+    if (len > 0 && flow.state === State.Open) {
+      if (!flow.consumerMade) {
+        flow.consumerMade = true;
+        flow.consumer = this.makeConsumer !== null ? this.makeConsumer(flow) : null;
+      }
+      dir.segment(seq, info.buf.subarray(info.payloadOff, info.payloadOff + len), tsSec, tsNsec, frame);
+    }
+    if ((flags & TCP_ACK) !== 0) {
+      const other = side === 0 ? flow.dir1 : flow.dir0;
+      if (other !== null && other.hasPending) other.ackCovers(info.ack);
+    }
+    if (flow.state !== State.Open) return;
+    if ((flags & TCP_RST) !== 0) {
+      this.close(flow, 'rst', tsSec, tsNsec);
+      return;
+    }
+    if ((flags & TCP_FIN) !== 0) dir.fin((seq + len) >>> 0);
+    if (dir.finOff >= 0 || (flags & TCP_FIN) !== 0) {
+      const d0 = flow.dir0;
+      const d1 = flow.dir1;
+      if (d0 !== null && d1 !== null && d0.finOff >= 0 && d1.finOff >= 0) {
+        // Both sides sent FIN: whatever is still missing will not come.
+        this.close(flow, 'fin', tsSec, tsNsec);
+      }
+    }
+  }
+
+  /** The connection ended (FIN both ways or RST): flush with gaps, tell the consumer, keep counting late packets. */
+  private close(flow: Flow, reason: FlowEnd, tsSec: number, tsNsec: number): void {
+    this.cur = flow;
+    flow.dir0?.flush();
+    flow.dir1?.flush();
+    flow.state = State.Closed;
+    flow.endReason = reason;
+    if (flow.consumer !== null) flow.consumer.end(reason, tsSec, tsNsec);
+    this.unlink(flow);
+    this.appendClosed(flow);
+  }
+
+  private remove(flow: Flow, reason: FlowEnd): void {
+    if (flow.state === State.Open) {
+      this.cur = flow;
+      flow.dir0?.flush();
+      flow.dir1?.flush();
+      flow.endReason = reason;
+      if (flow.consumer !== null) flow.consumer.end(reason, flow.lastSec, flow.lastNsec);
+      flow.state = State.Closed;
+    }
+    for (const d of [flow.dir0, flow.dir1]) {
+      if (d === null) continue;
+      this.stats.retransmittedBytes += d.retransmittedBytes;
+      this.stats.outOfOrderSegments += d.outOfOrderSegments;
+    }
+    this.unlink(flow);
+    this.unbucket(flow);
+    this.count--;
+    this.stats.flowsActive = this.count;
+    if (this.onEnd !== null) this.onEnd(flow);
+  }
+
+  private create(info: PacketInfo, tsSec: number, tsNsec: number): Flow {
+    if (this.count >= this.opts.maxFlows) {
+      const victim = this.closedHead ?? this.openHead!;
+      if (victim.state === State.Open) this.stats.flowsEvicted++;
+      this.remove(victim, 'evicted');
+    }
+    const h = flowHash(info);
+    const flow = new Flow(this.nextId++, info, h, this.opts.communityIdSeed);
+    flow.firstSec = tsSec;
+    flow.firstNsec = tsNsec;
+    flow.nextInBucket = this.buckets.get(h) ?? null;
+    this.buckets.set(h, flow);
+    this.count++;
+    this.stats.flowsCreated++;
+    this.stats.flowsActive = this.count;
+    return flow;
+  }
+
+  private lookup(info: PacketInfo): Flow | null {
+    let f = this.buckets.get(flowHash(info)) ?? null;
+    while (f !== null) {
+      if (matches(f, info)) return f;
+      f = f.nextInBucket;
+    }
+    return null;
+  }
+
+  private sideOf(f: Flow, info: PacketInfo): 0 | 1 {
+    if (f.portA !== info.sport || f.portB !== info.dport) return 1;
+    if (f.a4 >= 0) return f.a4 === info.src4 && f.b4 === info.dst4 ? 0 : 1;
+    return sameAddr(f.addrA, info.buf, info.srcOff) ? 0 : 1;
+  }
+
+  private unbucket(flow: Flow): void {
+    const head = this.buckets.get(flow.hash) ?? null;
+    if (head === flow) {
+      if (flow.nextInBucket === null) this.buckets.delete(flow.hash);
+      else this.buckets.set(flow.hash, flow.nextInBucket);
+      return;
+    }
+    let f = head;
+    while (f !== null && f.nextInBucket !== flow) f = f.nextInBucket;
+    if (f !== null) f.nextInBucket = flow.nextInBucket;
+  }
+
+  /** Move a flow to the tail of its activity list. */
+  private touch(flow: Flow): void {
+    if (flow.state === State.Open) {
+      if (this.openTail === flow) return;
+      this.unlink(flow);
+      flow.prev = this.openTail;
+      if (this.openTail !== null) this.openTail.next = flow;
+      else this.openHead = flow;
+      this.openTail = flow;
+    } else {
+      if (this.closedTail === flow) return;
+      this.unlink(flow);
+      this.appendClosed(flow);
+    }
+  }
+
+  private appendClosed(flow: Flow): void {
+    flow.prev = this.closedTail;
+    flow.next = null;
+    if (this.closedTail !== null) this.closedTail.next = flow;
+    else this.closedHead = flow;
+    this.closedTail = flow;
+  }
+
+  private unlink(flow: Flow): void {
+    const { prev, next } = flow;
+    if (prev !== null) prev.next = next;
+    else if (this.openHead === flow) this.openHead = next;
+    else if (this.closedHead === flow) this.closedHead = next;
+    if (next !== null) next.prev = prev;
+    else if (this.openTail === flow) this.openTail = prev;
+    else if (this.closedTail === flow) this.closedTail = prev;
+    flow.prev = null;
+    flow.next = null;
+  }
+}
+
+function sameAddr(a: Uint8Array, buf: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[off + i]) return false;
+  return true;
+}
+
+function matches(f: Flow, info: PacketInfo): boolean {
+  if (f.proto !== info.proto || f.vlanCount !== info.vlanCount) return false;
+  if (f.vlanCount > 0 && (f.vlan0 !== info.vlan0 || (f.vlanCount > 1 && f.vlan1 !== info.vlan1))) return false;
+  if (info.ipVersion === 4) {
+    if (f.a4 < 0) return false;
+    return (
+      (f.a4 === info.src4 && f.b4 === info.dst4 && f.portA === info.sport && f.portB === info.dport) ||
+      (f.a4 === info.dst4 && f.b4 === info.src4 && f.portA === info.dport && f.portB === info.sport)
+    );
+  }
+  if (f.a4 >= 0) return false;
+  return (
+    (f.portA === info.sport && f.portB === info.dport && sameAddr(f.addrA, info.buf, info.srcOff) && sameAddr(f.addrB, info.buf, info.dstOff)) ||
+    (f.portA === info.dport && f.portB === info.sport && sameAddr(f.addrA, info.buf, info.dstOff) && sameAddr(f.addrB, info.buf, info.srcOff))
+  );
+}
+
+/** A direction-independent hash of the flow key (both directions of a flow hash alike). */
+export function flowHash(info: PacketInfo): number {
+  let x: number;
+  let y: number;
+  if (info.ipVersion === 4) {
+    x = info.src4;
+    y = info.dst4;
+  } else {
+    x = fold16(info.buf, info.srcOff);
+    y = fold16(info.buf, info.dstOff);
+  }
+  const ha = mix(x, info.sport);
+  const hb = mix(y, info.dport);
+  // Sum and xor of the two endpoint hashes are symmetric; mixing both keeps collisions rare.
+  let h = Math.imul((ha + hb) | 0, 0x9e3779b1) ^ (ha ^ hb);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ info.proto ^ (info.vlan0 << 8) ^ (info.vlan1 << 20);
+  return (h ^ (h >>> 13)) | 0;
+}
+
+function mix(addr: number, port: number): number {
+  let h = Math.imul(addr ^ (port << 16) ^ port, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  return Math.imul(h, 0x1b873593);
+}
+
+function fold16(b: Uint8Array, off: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 16; i++) h = Math.imul(h ^ b[off + i], 0x01000193);
+  return h;
+}
+
+/** Without a handshake: the side on a well-known service port (or the lower port) is the server. */
+function guessClientSide(flow: Flow): 0 | 1 {
+  const a = SERVER_PORTS.has(flow.portA);
+  const b = SERVER_PORTS.has(flow.portB);
+  if (a !== b) return a ? 1 : 0;
+  return flow.portA < flow.portB ? 1 : 0;
+}

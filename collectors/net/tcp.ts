@@ -1,0 +1,197 @@
+/**
+ * One direction of a TCP connection: turns segments in capture order into an in-order byte
+ * stream. Handles out-of-order segments, retransmissions and overlaps (the first copy of a byte
+ * wins), sequence wrap-around, pick-up in mid-stream and gaps (a hole that will not be filled is
+ * delivered as a gap marker with its length, then the stream goes on).
+ *
+ * Positions are kept as absolute stream offsets (JS numbers, exact up to 2^53 bytes) so that
+ * sequence-number wrap-around never needs special cases: a segment's offset is derived from the
+ * signed 32-bit distance between its sequence number and the next expected one.
+ */
+
+/** Receives what a direction delivers. Implemented by the flow. */
+export interface DirectionSink {
+  deliver(dir: TcpDirection, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void;
+  deliverGap(dir: TcpDirection, length: number, tsSec: number, tsNsec: number): void;
+  /** Out-of-order bytes are about to be buffered: returns false when a global cap forbids it. */
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+interface Segment {
+  off: number;
+  data: Uint8Array;
+  tsSec: number;
+  tsNsec: number;
+  frame: number;
+}
+
+const TWO32 = 4294967296;
+
+export class TcpDirection {
+  /** 0 or 1: the flow side this direction carries bytes from. */
+  readonly side: 0 | 1;
+  started = false;
+  /** Sequence number at stream offset 0. */
+  private isn = 0;
+  /** Next expected offset, and its sequence number. */
+  nextOff = 0;
+  private nextSeq = 0;
+  private pending: Segment[] = [];
+  pendingBytes = 0;
+  /** Stream offset of the FIN, -1 until one is seen. */
+  finOff = -1;
+  /** Counters. */
+  deliveredBytes = 0;
+  gapBytes = 0;
+  gaps = 0;
+  retransmittedBytes = 0;
+  outOfOrderSegments = 0;
+  /** Acks from the peer that covered the current hole (see ackCovers). */
+  private holeAcks = 0;
+
+  constructor(side: 0 | 1, private readonly sink: DirectionSink, private readonly maxPending: number) {
+    this.side = side;
+  }
+
+  /** Start the stream at a sequence number (after a SYN: its seq + 1; mid-stream: the first seq seen). */
+  start(seq: number): void {
+    this.started = true;
+    this.isn = seq >>> 0;
+    this.nextSeq = this.isn;
+    this.nextOff = 0;
+  }
+
+  /** Stream offset of a sequence number, relative to the next expected byte. */
+  offsetOf(seq: number): number {
+    return this.nextOff + ((seq - this.nextSeq) | 0);
+  }
+
+  get finished(): boolean {
+    return this.finOff >= 0 && this.nextOff >= this.finOff;
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  segment(seq: number, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    const len = data.length;
+    const off = this.nextOff + ((seq - this.nextSeq) | 0);
+    const end = off + len;
+    if (end <= this.nextOff) {
+      this.retransmittedBytes += len;
+      return;
+    }
+    if (off <= this.nextOff) {
+      const skip = this.nextOff - off;
+      if (skip > 0) this.retransmittedBytes += skip;
+      this.advance(skip === 0 ? data : data.subarray(skip), tsSec, tsNsec, frame);
+      if (this.pending.length > 0) this.drain();
+      return;
+    }
+    this.buffer(off, data, tsSec, tsNsec, frame);
+  }
+
+  fin(seq: number): void {
+    const off = this.offsetOf(seq);
+    if (this.finOff < 0 || off < this.finOff) this.finOff = off;
+  }
+
+  /**
+   * The peer acknowledged `ack`. If that covers a hole in front of buffered segments, the bytes in
+   * the hole reached the receiver but not us: after the second such ack (a SPAN port may show an
+   * ack before the data it acknowledges) the hole is declared a gap.
+   */
+  ackCovers(ack: number): void {
+    if (this.pending.length === 0) return;
+    const ackOff = this.offsetOf(ack);
+    if (ackOff <= this.nextOff) return;
+    if (++this.holeAcks >= 2) this.fillHole();
+  }
+
+  /** Deliver everything buffered, with gaps for the holes (end of flow). */
+  flush(): void {
+    while (this.pending.length > 0) this.fillHole();
+  }
+
+  private advance(bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    const n = bytes.length;
+    this.nextOff += n;
+    this.nextSeq = (this.nextSeq + n) % TWO32;
+    this.deliveredBytes += n;
+    this.holeAcks = 0;
+    this.sink.deliver(this, bytes, tsSec, tsNsec, frame);
+  }
+
+  /** Declare the hole before the first buffered segment a gap, then drain. */
+  private fillHole(): void {
+    const first = this.pending[0];
+    const len = first.off - this.nextOff;
+    if (len > 0) {
+      this.nextOff = first.off;
+      this.nextSeq = (this.isn + (first.off % TWO32)) % TWO32;
+      this.gapBytes += len;
+      this.gaps++;
+      this.holeAcks = 0;
+      this.sink.deliverGap(this, len, first.tsSec, first.tsNsec);
+    }
+    this.drain();
+  }
+
+  private drain(): void {
+    const p = this.pending;
+    let i = 0;
+    while (i < p.length && p[i].off <= this.nextOff) {
+      const s = p[i++];
+      this.pendingBytes -= s.data.length;
+      this.sink.release(s.data.length);
+      const end = s.off + s.data.length;
+      if (end <= this.nextOff) {
+        this.retransmittedBytes += s.data.length;
+        continue;
+      }
+      const skip = this.nextOff - s.off;
+      if (skip > 0) this.retransmittedBytes += skip;
+      this.advance(s.data.subarray(skip), s.tsSec, s.tsNsec, s.frame);
+    }
+    if (i > 0) p.splice(0, i);
+  }
+
+  private buffer(off: number, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    this.outOfOrderSegments++;
+    const p = this.pending;
+    // Same offset and no longer than a segment already buffered: a retransmission of it.
+    for (let i = 0; i < p.length; i++) {
+      if (p[i].off === off && p[i].data.length >= data.length) {
+        this.retransmittedBytes += data.length;
+        return;
+      }
+    }
+    // Over the per-direction or global cap: give up on the hole(s) and go on from what we have.
+    while (this.pending.length > 0 && (this.pendingBytes + data.length > this.maxPending || !this.sink.reserve(data.length))) {
+      this.fillHole();
+      if (off <= this.nextOff) {
+        this.segment((this.nextSeq + (off - this.nextOff)) >>> 0, data, tsSec, tsNsec, frame);
+        return;
+      }
+    }
+    if (this.pending.length === 0 && (data.length > this.maxPending || !this.sink.reserve(data.length))) {
+      // Nothing buffered and still no room: the hole up to this segment is a gap.
+      const len = off - this.nextOff;
+      this.nextOff = off;
+      this.nextSeq = (this.isn + (off % TWO32)) % TWO32;
+      this.gapBytes += len;
+      this.gaps++;
+      this.sink.deliverGap(this, len, tsSec, tsNsec);
+      this.advance(data, tsSec, tsNsec, frame);
+      return;
+    }
+    const seg: Segment = { off, data: data.slice(), tsSec, tsNsec, frame };
+    this.pendingBytes += data.length;
+    // Keep the list sorted by offset; equal offsets keep arrival order (first copy wins).
+    let i = p.length;
+    while (i > 0 && p[i - 1].off > off) i--;
+    p.splice(i, 0, seg);
+  }
+}
