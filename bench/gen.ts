@@ -27,7 +27,6 @@ import {
 } from 'node-opcua-types';
 import { DataValue } from 'node-opcua-data-value';
 import { Variant, DataType } from 'node-opcua-variant';
-import { ExtensionObject } from 'node-opcua-extension-object';
 
 export interface GenOptions {
   targetBytes: number;
@@ -36,6 +35,9 @@ export interface GenOptions {
   brokers: number;
   opcuaClients: number;
   opcuaServers: number;
+  /** Share of data segments overtaken by the next one, and of segments sent twice. */
+  reorderRate: number;
+  retransmitRate: number;
 }
 
 export const DEFAULT_GEN_OPTIONS: GenOptions = {
@@ -45,6 +47,8 @@ export const DEFAULT_GEN_OPTIONS: GenOptions = {
   brokers: 4,
   opcuaClients: 400,
   opcuaServers: 25,
+  reorderRate: 0.0005,
+  retransmitRate: 0.0005,
 };
 
 export interface GenResult {
@@ -215,11 +219,9 @@ export class BenchGenerator {
               sequenceNumber: 1,
               publishTime: new Date(0),
               notificationData: [
-                new ExtensionObject(
-                  new DataChangeNotification({
-                    monitoredItems: Array.from({ length: n }, (_, i) => new MonitoredItemNotification({ clientHandle: i + 1, value: new DataValue({ value: new Variant({ dataType: DataType.Float, value: 20 + i }), sourceTimestamp: new Date(0) }) })),
-                  }),
-                ) as never,
+                new DataChangeNotification({
+                  monitoredItems: Array.from({ length: n }, (_, i) => new MonitoredItemNotification({ clientHandle: i + 1, value: new DataValue({ value: new Variant({ dataType: DataType.Float, value: 20 + i }), sourceTimestamp: new Date(0) }) })),
+                }),
               ],
             },
             results: [],
@@ -337,7 +339,7 @@ export class BenchGenerator {
       const seg = data.subarray(off, Math.min(data.length, off + MSS));
       const last = off + MSS >= data.length;
       const r = this.rng.next();
-      if (r < 0.0005 && !last) {
+      if (r < this.opts.reorderRate && !last) {
         // Reordering: the next segment overtakes this one.
         const nextSeg = data.subarray(off + MSS, Math.min(data.length, off + 2 * MSS));
         const seqSave = fromClient ? c.seqC : c.seqS;
@@ -351,7 +353,7 @@ export class BenchGenerator {
         continue;
       }
       this.segment(c, fromClient, ACK | (last ? PSH : 0), seg);
-      if (r > 0.9995) {
+      if (r > 1 - this.opts.retransmitRate) {
         // Retransmission of the same segment.
         const seqNow = fromClient ? c.seqC : c.seqS;
         this.setSeq(c, fromClient, (seqNow - seg.length) >>> 0);

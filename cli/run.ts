@@ -42,7 +42,7 @@ export async function runCaptures(files: string[], io: CliIo, opts: PipelineOpti
       });
     } catch (e) {
       progress.done();
-      if (e instanceof CaptureError) throw new UsageError(e.code, `${file}: ${e.message}`);
+      if (e instanceof CaptureError) throw new UsageError(e.code, e.message.startsWith(file) ? e.message : `${file}: ${e.message}`);
       throw e;
     }
     progress.done();

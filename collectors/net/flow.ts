@@ -26,7 +26,7 @@ export interface FlowOptions {
 
 export const DEFAULT_FLOW_OPTIONS: FlowOptions = {
   maxFlows: 65536,
-  idleTimeoutSec: 600,
+  idleTimeoutSec: 3600,
   closedTimeoutSec: 60,
   maxPendingPerDirection: 256 * 1024,
   maxPendingTotal: 64 * 1024 * 1024,
@@ -81,6 +81,8 @@ export class Flow implements FlowContext {
   handshakeSeen = false;
   firstSec = 0;
   firstNsec = 0;
+  /** Frame number of the flow's first packet (as tshark numbers frames). */
+  firstFrame = 0;
   lastSec = 0;
   lastNsec = 0;
   pkts0 = 0;
@@ -247,11 +249,11 @@ export class FlowTable implements DirectionSink {
       // Port reuse: a new SYN on a closed connection starts a new flow.
       if (flow.state === State.Closed && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         this.remove(flow, flow.endReason);
-        flow = this.create(info, tsSec, tsNsec);
+        flow = this.create(info, tsSec, tsNsec, frame);
         side = 0;
       }
     } else {
-      flow = this.create(info, tsSec, tsNsec);
+      flow = this.create(info, tsSec, tsNsec, frame);
       side = 0;
     }
     flow.lastSec = tsSec;
@@ -408,7 +410,7 @@ export class FlowTable implements DirectionSink {
     if (this.onEnd !== null) this.onEnd(flow);
   }
 
-  private create(info: PacketInfo, tsSec: number, tsNsec: number): Flow {
+  private create(info: PacketInfo, tsSec: number, tsNsec: number, frame: number): Flow {
     if (this.count >= this.opts.maxFlows) {
       const victim = this.closedHead ?? this.openHead!;
       if (victim.state === State.Open) this.stats.flowsEvicted++;
@@ -418,6 +420,7 @@ export class FlowTable implements DirectionSink {
     const flow = new Flow(this.nextId++, info, h, this.opts.communityIdSeed);
     flow.firstSec = tsSec;
     flow.firstNsec = tsNsec;
+    flow.firstFrame = frame;
     flow.nextInBucket = this.buckets.get(h) ?? null;
     this.buckets.set(h, flow);
     this.count++;

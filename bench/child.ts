@@ -1,0 +1,61 @@
+/**
+ * One measured benchmark run in its own process, so that its peak RSS is its own:
+ * `node dist/bench/child.js <mode> <capture>` prints one JSON line.
+ * Modes: read (capture reader only), flows (reader + link/IP decode + flow table + TCP
+ * reassembly delivering every byte to a consumer), decode (flows + MQTT and OPC UA decoders).
+ */
+import { readCapture } from '../collectors/capture/reader.js';
+import { PacketPipeline } from '../collectors/pipeline.js';
+import { defaultProtocols } from '../collectors/protocols.js';
+import type { ProtocolSpec, StreamConsumer } from '../collectors/types.js';
+
+/** Claims every flow and counts what reassembly delivers: the cost of handing bytes on, nothing more. */
+function countingSpec(counter: { bytes: number; gaps: number }): ProtocolSpec {
+  const consumer: StreamConsumer = {
+    data: (_side, bytes) => {
+      counter.bytes += bytes.length;
+    },
+    gap: () => {
+      counter.gaps++;
+    },
+    end: () => {},
+  };
+  return { proto: 'count', probe: () => 'match', create: () => consumer };
+}
+
+async function main(): Promise<void> {
+  const [mode, file] = process.argv.slice(2);
+  if (!mode || !file) throw new Error('usage: child.js read|flows|decode <capture>');
+  const start = process.hrtime.bigint();
+  let packets = 0;
+  let events = 0;
+  const counter = { bytes: 0, gaps: 0 };
+  const extra: Record<string, unknown> = {};
+  if (mode === 'read') {
+    const s = await readCapture(file, () => {
+      packets++;
+    });
+    extra.bytes = s.bytes;
+  } else {
+    const protocols = mode === 'flows' ? [countingSpec(counter)] : defaultProtocols();
+    const p = new PacketPipeline(() => {
+      events++;
+    }, { protocols });
+    await readCapture(file, (pkt) => p.packet(pkt));
+    const st = p.finish();
+    packets = st.packets;
+    extra.flows = st.flows.flowsCreated;
+    extra.payloadBytes = st.flows.payloadBytes;
+    extra.gaps = st.flows.gaps;
+    extra.claimed = st.protocols.claimed;
+    extra.events = events;
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ mode, packets, secs, maxRssMiB, ...extra, deliveredBytes: counter.bytes }) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: generates the benchmark capture once (cached under .cache/bench), then runs
+ * otwatch's stages and tshark on it in the same run, and prints packets/s, Mbit/s, peak RSS and
+ * the ratio to tshark. Figures go to stdout and to .cache/bench/results.json.
+ *
+ * OTW_BENCH_MB sets the capture size (default 300); OTW_BENCH_SKIP_TSHARK=1 skips tshark.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateBenchCapture } from './gen.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const cacheDir = join(root, '.cache', 'bench');
+const GEN_VERSION = 1;
+
+interface Row {
+  name: string;
+  packets: number;
+  secs: number;
+  maxRssMiB: number;
+  [k: string]: unknown;
+}
+
+function runChild(mode: string, file: string): Row {
+  const r = spawnSync(process.execPath, [join(here, 'child.js'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`bench child ${mode} failed: ${r.stderr}`);
+  const j = JSON.parse(r.stdout.trim()) as Row;
+  return { ...j, name: `otwatch ${mode}` };
+}
+
+/** tshark full decode (its default one-line summaries, to /dev/null), timed, with peak RSS from GNU time. */
+function runTshark(file: string, args: string[], name: string): Row | null {
+  if (spawnSync('sh', ['-c', 'command -v tshark && test -x /usr/bin/time'], { stdio: 'ignore' }).status !== 0) return null;
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', `tshark -r "$1" ${args.join(' ')} > /dev/null`, 'sh', file], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`tshark failed: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  const kb = Number(lines[lines.length - 1]);
+  const packets = Number(execFileSync('capinfos', ['-c', '-M', '-T', file], { encoding: 'utf8' }).trim().split('\n').pop()!.split('\t')[1]);
+  return { name, packets, secs, maxRssMiB: kb / 1024 };
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function optionalBench(modulePath: string, fn: string): Promise<Record<string, unknown> | null> {
+  if (!existsSync(join(here, modulePath))) return null;
+  const m = (await import(join(here, modulePath))) as Record<string, () => Promise<Record<string, unknown>>>;
+  return typeof m[fn] === 'function' ? await m[fn]() : null;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(cacheDir, { recursive: true });
+  const mb = Number(process.env.OTW_BENCH_MB ?? 300);
+  const file = join(cacheDir, `bench-v${GEN_VERSION}-${mb}mb.pcap`);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${mb} MB benchmark capture at ${file} (once) ...\n`);
+    const g = generateBenchCapture(file, { targetBytes: mb * 1024 * 1024 });
+    process.stderr.write(`  ${fmt(g.packets)} packets, ${fmt(g.connections)} connections, ${fmt(g.mqttMessages)} MQTT and ${fmt(g.opcuaMessages)} OPC UA messages\n`);
+  }
+  const size = statSync(file).size;
+  const rows: Row[] = [];
+  for (const mode of ['read', 'flows', 'decode']) {
+    process.stderr.write(`running otwatch ${mode} ...\n`);
+    rows.push(runChild(mode, file));
+  }
+  let tshark: Row | null = null;
+  if (process.env.OTW_BENCH_SKIP_TSHARK !== '1') {
+    process.stderr.write('running tshark -r (full decode) ...\n');
+    tshark = runTshark(file, [], 'tshark -r');
+    if (tshark) rows.push(tshark);
+  }
+  const out: string[] = [];
+  out.push(`capture: ${file} (${fmt(size / 1e6, 1)} MB)`);
+  out.push(['stage'.padEnd(18), 'packets'.padStart(11), 'seconds'.padStart(8), 'Mpkt/s'.padStart(8), 'Mbit/s'.padStart(9), 'peak RSS MiB'.padStart(13), 'x tshark'.padStart(9)].join(' '));
+  for (const r of rows) {
+    const pps = r.packets / r.secs;
+    const ratio = tshark ? pps / (tshark.packets / tshark.secs) : NaN;
+    out.push([r.name.padEnd(18), fmt(r.packets).padStart(11), fmt(r.secs, 2).padStart(8), fmt(pps / 1e6, 2).padStart(8), fmt((size * 8) / r.secs / 1e6, 0).padStart(9), fmt(r.maxRssMiB, 0).padStart(13), (Number.isNaN(ratio) ? '-' : fmt(ratio, 1)).padStart(9)].join(' '));
+  }
+  const extras: Record<string, unknown> = {};
+  for (const [mod, fn] of [['../collectors/capture/bench.js', 'benchReader'], ['mqtt.js', 'benchMqtt'], ['opcua.js', 'benchOpcua'], ['pki.js', 'benchPki']] as const) {
+    const r = await optionalBench(mod, fn);
+    if (r) extras[fn] = r;
+  }
+  for (const [k, v] of Object.entries(extras)) out.push(`${k}: ${JSON.stringify(v)}`);
+  process.stdout.write(out.join('\n') + '\n');
+  writeFileSync(join(cacheDir, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, capture: { file, size }, rows, extras }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
