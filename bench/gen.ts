@@ -282,7 +282,7 @@ export class BenchGenerator {
       seqNum: 1,
       requestId: 1,
       handle: 1,
-      messagesLeft: 2000 + this.rng.int(20000),
+      messagesLeft: 300 + this.rng.int(3000),
     };
   }
 
@@ -328,7 +328,7 @@ export class BenchGenerator {
     c.cport = this.port();
     c.seqC = this.rng.int(0xffffffff) >>> 0;
     c.seqS = this.rng.int(0xffffffff) >>> 0;
-    c.messagesLeft = 2000 + this.rng.int(20000);
+    c.messagesLeft = 300 + this.rng.int(3000);
     c.spSeq = 0;
     this.connections++;
   }
