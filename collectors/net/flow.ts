@@ -531,7 +531,8 @@ export function flowHash(info: PacketInfo): number {
   // Sum and xor of the two endpoint hashes are symmetric; mixing both keeps collisions rare.
   let h = Math.imul((ha + hb) | 0, 0x9e3779b1) ^ (ha ^ hb);
   h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ info.proto ^ (info.vlan0 << 8) ^ (info.vlan1 << 20);
-  return (h ^ (h >>> 13)) | 0;
+  // Kept within 30 bits so that it stays a small integer (Smi): a heap-number Map key is slow.
+  return (h ^ (h >>> 13)) & 0x3fffffff;
 }
 
 function mix(addr: number, port: number): number {
