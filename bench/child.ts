@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
   if (!mode || !file) throw new Error('usage: child.js read|flows|decode <capture>');
   const start = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let packets = 0;
   let events = 0;
   const counter = { bytes: 0, gaps: 0 };
@@ -51,8 +52,10 @@ async function main(): Promise<void> {
     extra.events = events;
   }
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ mode, packets, secs, maxRssMiB, ...extra, deliveredBytes: counter.bytes }) + '\n');
+  process.stdout.write(JSON.stringify({ mode, packets, secs, cpuSecs, maxRssMiB, ...extra, deliveredBytes: counter.bytes }) + '\n');
 }
 
 main().catch((e: unknown) => {

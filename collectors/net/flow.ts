@@ -256,9 +256,10 @@ export class FlowTable implements DirectionSink {
       flow = this.create(info, tsSec, tsNsec, frame);
       side = 0;
     }
+    // The activity lists are ordered by whole seconds, so a flow moves at most once a second.
+    if (flow.lastSec !== tsSec || flow.pkts0 + flow.pkts1 === 0) this.touch(flow);
     flow.lastSec = tsSec;
     flow.lastNsec = tsNsec;
-    this.touch(flow);
     if (side === 0) {
       flow.pkts0++;
       flow.bytes0 += frameLen;
