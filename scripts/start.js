@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const SAMPLES = ['samples/plant-demo.pcapng', 'samples/corpus-mix.pcapng'].filter((f) => existsSync(f));
+const SAMPLES = ['samples/plant-demo.pcap', 'samples/corpus-mix.pcapng'].filter((f) => existsSync(f));
 if (SAMPLES.length === 0) {
   console.error('otwatch: no bundled sample capture found under samples/');
   process.exit(2);
