@@ -6,7 +6,6 @@
  */
 import { readCapture } from '../collectors/capture/reader.js';
 import { PacketPipeline } from '../collectors/pipeline.js';
-import { defaultProtocols } from '../collectors/protocols.js';
 import type { ProtocolSpec, StreamConsumer } from '../collectors/types.js';
 
 /** Claims every flow and counts what reassembly delivers: the cost of handing bytes on, nothing more. */
@@ -38,7 +37,8 @@ async function main(): Promise<void> {
     });
     extra.bytes = s.bytes;
   } else {
-    const protocols = mode === 'flows' ? [countingSpec(counter)] : defaultProtocols();
+    // The decoders (and node-opcua behind them) load only when measured, so read/flows RSS is their own.
+    const protocols = mode === 'flows' ? [countingSpec(counter)] : (await import('../collectors/protocols.js')).defaultProtocols();
     const p = new PacketPipeline(() => {
       events++;
     }, { protocols });
