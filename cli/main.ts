@@ -18,6 +18,8 @@ Passive security monitor for industrial networks (MQTT with Sparkplug B, OPC UA)
 Commands:
   decode <capture>...    decode MQTT and OPC UA messages (NDJSON or a table)
   analyze <capture>...   decode and summarise flows, protocols and messages
+  pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
+                         rotate, push to servers (otwatch pki --help)
   help                   this help
 
 Options:
@@ -50,6 +52,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await decodeCommand(rest, io);
       case 'analyze':
         return await analyzeCommand(rest, io);
+      case 'pki': {
+        // Loaded on demand: the PKI pulls in node-forge and node-opcua's client.
+        const { runPki } = await import('../pki/cli.js');
+        return await runPki(rest, io);
+      }
       default:
         throw new UsageError('OTW_ERR_USAGE', `unknown command '${cmd}' (see otwatch --help)`);
     }

@@ -204,6 +204,8 @@ export class FlowTable implements DirectionSink {
   private nextId = 1;
   private lastExpireSec = 0;
   private pendingTotal = 0;
+  /** The flow of the previous packet (lookup cache). */
+  private last: Flow | null = null;
   /** Flow whose packet is being processed, so direction callbacks find it without a closure. */
   private cur: Flow | null = null;
   readonly stats: FlowTableStats = {
@@ -406,6 +408,7 @@ export class FlowTable implements DirectionSink {
     }
     this.unlink(flow);
     this.unbucket(flow);
+    if (this.last === flow) this.last = null;
     this.count--;
     this.stats.flowsActive = this.count;
     if (this.onEnd !== null) this.onEnd(flow);
@@ -425,15 +428,22 @@ export class FlowTable implements DirectionSink {
     flow.nextInBucket = this.buckets.get(h) ?? null;
     this.buckets.set(h, flow);
     this.count++;
+    this.last = flow;
     this.stats.flowsCreated++;
     this.stats.flowsActive = this.count;
     return flow;
   }
 
   private lookup(info: PacketInfo): Flow | null {
+    // Segments of one message and their ACKs come in bursts: the last flow is the likeliest.
+    const last = this.last;
+    if (last !== null && matches(last, info)) return last;
     let f = this.buckets.get(flowHash(info)) ?? null;
     while (f !== null) {
-      if (matches(f, info)) return f;
+      if (matches(f, info)) {
+        this.last = f;
+        return f;
+      }
       f = f.nextInBucket;
     }
     return null;
