@@ -19,9 +19,19 @@ export class PacketInfo {
   /** Offsets of source and destination addresses in `buf` (4 or 16 bytes each). */
   srcOff = 0;
   dstOff = 0;
+  /**
+   * Unsigned 32-bit facts (IPv4 addresses, TCP seq/ack) live in a typed array: most of them are
+   * beyond V8's small-integer range, and storing such a number in an object field allocates a
+   * heap number on every packet.
+   */
+  readonly u32 = new Uint32Array(4);
   /** IPv4 addresses as unsigned 32-bit numbers (only for ipVersion 4). */
-  src4 = 0;
-  dst4 = 0;
+  get src4(): number {
+    return this.u32[0];
+  }
+  get dst4(): number {
+    return this.u32[1];
+  }
   proto = 0;
   /** Up to two VLAN ids (outer first); vlanCount says how many are set. */
   vlanCount = 0;
@@ -31,8 +41,12 @@ export class PacketInfo {
   dport = 0;
   /** TCP only. `seq`/`ack` as unsigned 32-bit numbers. */
   tcpFlags = 0;
-  seq = 0;
-  ack = 0;
+  get seq(): number {
+    return this.u32[2];
+  }
+  get ack(): number {
+    return this.u32[3];
+  }
   /** Transport payload in `buf`. */
   payloadOff = 0;
   payloadLen = 0;
@@ -197,8 +211,9 @@ export class PacketDecoder {
     info.buf = d;
     info.srcOff = off + 12;
     info.dstOff = off + 16;
-    info.src4 = ((d[off + 12] << 24) | (d[off + 13] << 16) | (d[off + 14] << 8) | d[off + 15]) >>> 0;
-    info.dst4 = ((d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19]) >>> 0;
+    const w = info.u32;
+    w[0] = (d[off + 12] << 24) | (d[off + 13] << 16) | (d[off + 14] << 8) | d[off + 15];
+    w[1] = (d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19];
     info.proto = proto;
     return this.transport(d, off + ihl, end, proto);
   }
@@ -262,8 +277,9 @@ export class PacketDecoder {
       if (dataOff < 20 || end < off + dataOff) return this.skip('transportMalformed');
       info.sport = (d[off] << 8) | d[off + 1];
       info.dport = (d[off + 2] << 8) | d[off + 3];
-      info.seq = ((d[off + 4] << 24) | (d[off + 5] << 16) | (d[off + 6] << 8) | d[off + 7]) >>> 0;
-      info.ack = ((d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11]) >>> 0;
+      const w = info.u32;
+      w[2] = (d[off + 4] << 24) | (d[off + 5] << 16) | (d[off + 6] << 8) | d[off + 7];
+      w[3] = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
       info.tcpFlags = d[off + 13];
       info.payloadOff = off + dataOff;
       info.payloadLen = end - off - dataOff;

@@ -208,19 +208,16 @@ export class FlowTable implements DirectionSink {
   private last: Flow | null = null;
   /** Flow whose packet is being processed, so direction callbacks find it without a closure. */
   private cur: Flow | null = null;
-  readonly stats: FlowTableStats = {
+  /** Counters that grow past 2^30 in long runs live in a typed array (no allocation per update). */
+  private readonly hot = new Float64Array(3); // tcpPackets, udpPackets, payloadBytes
+  private readonly counters = {
     flowsCreated: 0,
-    flowsActive: 0,
     flowsEvicted: 0,
     flowsIdleExpired: 0,
-    tcpPackets: 0,
-    udpPackets: 0,
-    payloadBytes: 0,
     gapBytes: 0,
     gaps: 0,
     retransmittedBytes: 0,
     outOfOrderSegments: 0,
-    pendingBytes: 0,
     pendingBytesPeak: 0,
   };
 
@@ -237,6 +234,17 @@ export class FlowTable implements DirectionSink {
 
   get size(): number {
     return this.count;
+  }
+
+  get stats(): FlowTableStats {
+    return {
+      ...this.counters,
+      flowsActive: this.count,
+      tcpPackets: this.hot[0],
+      udpPackets: this.hot[1],
+      payloadBytes: this.hot[2],
+      pendingBytes: this.pendingTotal,
+    };
   }
 
   /** Process one decoded packet. `frameLen` is its length on the wire. */
@@ -259,8 +267,12 @@ export class FlowTable implements DirectionSink {
       side = 0;
     }
     // The activity lists are ordered by whole seconds, so a flow moves at most once a second.
-    if (flow.lastSec !== tsSec || flow.pkts0 + flow.pkts1 === 0) this.touch(flow);
-    flow.lastSec = tsSec;
+    // (Epoch seconds are beyond V8's small integers: storing them only when they change also
+    // spares a heap-number allocation per packet.)
+    if (flow.lastSec !== tsSec || flow.pkts0 + flow.pkts1 === 0) {
+      this.touch(flow);
+      flow.lastSec = tsSec;
+    }
     flow.lastNsec = tsNsec;
     if (side === 0) {
       flow.pkts0++;
@@ -270,10 +282,10 @@ export class FlowTable implements DirectionSink {
       flow.bytes1 += frameLen;
     }
     if (isTcp) {
-      this.stats.tcpPackets++;
+      this.hot[0]++;
       this.tcp(flow, side, info, tsSec, tsNsec, frame);
     } else {
-      this.stats.udpPackets++;
+      this.hot[1]++;
     }
   }
 
@@ -296,22 +308,22 @@ export class FlowTable implements DirectionSink {
       this.remove(this.closedHead, this.closedHead.endReason);
     }
     while (this.openHead !== null && nowSec - this.openHead.lastSec > this.opts.idleTimeoutSec) {
-      this.stats.flowsIdleExpired++;
+      this.counters.flowsIdleExpired++;
       this.remove(this.openHead, 'idle');
     }
   }
 
   // --- DirectionSink: called by TcpDirection for the current flow ---
   deliver(dir: TcpDirection, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
-    this.stats.payloadBytes += bytes.length;
+    this.hot[2] += bytes.length;
     const f = this.cur!;
     const c = f.consumer;
     if (c !== null) c.data(dir.side, bytes, tsSec, tsNsec, frame);
   }
 
   deliverGap(dir: TcpDirection, length: number, tsSec: number, tsNsec: number): void {
-    this.stats.gapBytes += length;
-    this.stats.gaps++;
+    this.counters.gapBytes += length;
+    this.counters.gaps++;
     const c = this.cur!.consumer;
     if (c !== null) c.gap(dir.side, length, tsSec, tsNsec);
   }
@@ -319,7 +331,7 @@ export class FlowTable implements DirectionSink {
   reserve(bytes: number): boolean {
     if (this.pendingTotal + bytes > this.opts.maxPendingTotal) return false;
     this.pendingTotal += bytes;
-    if (this.pendingTotal > this.stats.pendingBytesPeak) this.stats.pendingBytesPeak = this.pendingTotal;
+    if (this.pendingTotal > this.counters.pendingBytesPeak) this.counters.pendingBytesPeak = this.pendingTotal;
     return true;
   }
 
@@ -403,21 +415,20 @@ export class FlowTable implements DirectionSink {
     }
     for (const d of [flow.dir0, flow.dir1]) {
       if (d === null) continue;
-      this.stats.retransmittedBytes += d.retransmittedBytes;
-      this.stats.outOfOrderSegments += d.outOfOrderSegments;
+      this.counters.retransmittedBytes += d.retransmittedBytes;
+      this.counters.outOfOrderSegments += d.outOfOrderSegments;
     }
     this.unlink(flow);
     this.unbucket(flow);
     if (this.last === flow) this.last = null;
     this.count--;
-    this.stats.flowsActive = this.count;
     if (this.onEnd !== null) this.onEnd(flow);
   }
 
   private create(info: PacketInfo, tsSec: number, tsNsec: number, frame: number): Flow {
     if (this.count >= this.opts.maxFlows) {
       const victim = this.closedHead ?? this.openHead!;
-      if (victim.state === State.Open) this.stats.flowsEvicted++;
+      if (victim.state === State.Open) this.counters.flowsEvicted++;
       this.remove(victim, 'evicted');
     }
     const h = flowHash(info);
@@ -429,8 +440,7 @@ export class FlowTable implements DirectionSink {
     this.buckets.set(h, flow);
     this.count++;
     this.last = flow;
-    this.stats.flowsCreated++;
-    this.stats.flowsActive = this.count;
+    this.counters.flowsCreated++;
     return flow;
   }
 

@@ -32,11 +32,13 @@ export class TcpDirection {
   /** 0 or 1: the flow side this direction carries bytes from. */
   readonly side: 0 | 1;
   started = false;
-  /** Sequence number at stream offset 0. */
-  private isn = 0;
-  /** Next expected offset, and its sequence number. */
+  /**
+   * [0]: the sequence number at stream offset 0; [1]: the next expected sequence number. Kept
+   * in a typed array: as object fields, values past 2^30 would allocate on every segment.
+   */
+  private readonly seqs = new Uint32Array(2);
+  /** Next expected stream offset. */
   nextOff = 0;
-  private nextSeq = 0;
   private pending: Segment[] = [];
   pendingBytes = 0;
   /** Stream offset of the FIN, -1 until one is seen. */
@@ -57,14 +59,14 @@ export class TcpDirection {
   /** Start the stream at a sequence number (after a SYN: its seq + 1; mid-stream: the first seq seen). */
   start(seq: number): void {
     this.started = true;
-    this.isn = seq >>> 0;
-    this.nextSeq = this.isn;
+    this.seqs[0] = seq;
+    this.seqs[1] = seq;
     this.nextOff = 0;
   }
 
   /** Stream offset of a sequence number, relative to the next expected byte. */
   offsetOf(seq: number): number {
-    return this.nextOff + ((seq - this.nextSeq) | 0);
+    return this.nextOff + ((seq - this.seqs[1]) | 0);
   }
 
   get finished(): boolean {
@@ -77,7 +79,7 @@ export class TcpDirection {
 
   segment(seq: number, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
     const len = data.length;
-    const off = this.nextOff + ((seq - this.nextSeq) | 0);
+    const off = this.nextOff + ((seq - this.seqs[1]) | 0);
     const end = off + len;
     if (end <= this.nextOff) {
       this.retransmittedBytes += len;
@@ -118,7 +120,7 @@ export class TcpDirection {
   private advance(bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
     const n = bytes.length;
     this.nextOff += n;
-    this.nextSeq = (this.nextSeq + n) % TWO32;
+    this.seqs[1] += n; // wraps modulo 2^32 by itself
     this.deliveredBytes += n;
     this.holeAcks = 0;
     this.sink.deliver(this, bytes, tsSec, tsNsec, frame);
@@ -130,7 +132,7 @@ export class TcpDirection {
     const len = first.off - this.nextOff;
     if (len > 0) {
       this.nextOff = first.off;
-      this.nextSeq = (this.isn + (first.off % TWO32)) % TWO32;
+      this.seqs[1] = this.seqs[0] + (first.off % TWO32);
       this.gapBytes += len;
       this.gaps++;
       this.holeAcks = 0;
@@ -172,7 +174,7 @@ export class TcpDirection {
     while (this.pending.length > 0 && (this.pendingBytes + data.length > this.maxPending || !this.sink.reserve(data.length))) {
       this.fillHole();
       if (off <= this.nextOff) {
-        this.segment((this.nextSeq + (off - this.nextOff)) >>> 0, data, tsSec, tsNsec, frame);
+        this.segment((this.seqs[1] + (off - this.nextOff)) >>> 0, data, tsSec, tsNsec, frame);
         return;
       }
     }
@@ -180,7 +182,7 @@ export class TcpDirection {
       // Nothing buffered and still no room: the hole up to this segment is a gap.
       const len = off - this.nextOff;
       this.nextOff = off;
-      this.nextSeq = (this.isn + (off % TWO32)) % TWO32;
+      this.seqs[1] = this.seqs[0] + (off % TWO32);
       this.gapBytes += len;
       this.gaps++;
       this.sink.deliverGap(this, len, tsSec, tsNsec);
