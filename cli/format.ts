@@ -16,10 +16,12 @@ export function flowText(f: FlowRef): string {
 /** The fields worth a glance in a table row, per kind of record. */
 function summary(ev: Record<string, unknown>): string {
   const parts: string[] = [];
-  const keys = ['topic', 'service', 'clientId', 'qos', 'packetId', 'requestId', 'reasonCode', 'statusCode', 'securityPolicy', 'securityMode', 'error', 'code', 'payloadLength'];
+  const keys = ['topic', 'service', 'clientId', 'qos', 'packetId', 'requestId', 'reasonCode', 'statusCode', 'securityPolicy', 'securityMode', 'subject', 'thumbprint', 'error', 'code', 'payloadLength'];
   for (const k of keys) {
-    const v = ev[k];
+    let v = ev[k];
     if (v === undefined || v === null || v === '') continue;
+    // Security policy URIs share one long prefix: the name after '#' is what a reader needs.
+    if (k === 'securityPolicy' && typeof v === 'string') v = v.slice(v.lastIndexOf('#') + 1);
     parts.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
   return parts.join(' ');

@@ -29,9 +29,16 @@ Options:
 Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or input error.
 `;
 
+/** The package version, from the package.json above this file (dist/cli or cli). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string }).version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return 'unknown';
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
