@@ -137,6 +137,7 @@ interface Conn {
   unackedC: number;
   unackedS: number;
   // MQTT
+  mqttVersion: 4 | 5;
   clientId: string;
   topics: string[];
   sparkplug: boolean;
@@ -146,7 +147,9 @@ interface Conn {
   // OPC UA
   channelId: number;
   tokenId: number;
-  seqNum: number;
+  /** Each side numbers its own chunks (OPC 10000-6 §6.7.2.4). */
+  seqNumC: number;
+  seqNumS: number;
   requestId: number;
   handle: number;
   messagesLeft: number;
@@ -271,6 +274,7 @@ export class BenchGenerator {
       phase: 0,
       unackedC: 0,
       unackedS: 0,
+      mqttVersion: i % 10 === 7 ? 5 : 4,
       clientId: `${kind === 'mqtt' ? 'edge' : 'hmi'}-${i}`,
       topics: [0, 1, 2].map((k) => `plant/area${i % 9}/line${k}/cell${i}/temperature`),
       sparkplug: i % 3 === 0,
@@ -279,7 +283,8 @@ export class BenchGenerator {
       subscriber: i % 10 === 9,
       channelId: 1000 + i,
       tokenId: 1,
-      seqNum: 1,
+      seqNumC: 1,
+      seqNumS: 1,
       requestId: 1,
       handle: 1,
       messagesLeft: 300 + this.rng.int(3000),
@@ -330,6 +335,9 @@ export class BenchGenerator {
     c.seqS = this.rng.int(0xffffffff) >>> 0;
     c.messagesLeft = 300 + this.rng.int(3000);
     c.spSeq = 0;
+    c.seqNumC = 1;
+    c.seqNumS = 1;
+    c.requestId = 1;
     this.connections++;
   }
 
@@ -434,20 +442,20 @@ export class BenchGenerator {
 
   // --- MQTT ---
   private mqttConnect(c: Conn): void {
-    const version = c.clientId.endsWith('7') ? 5 : 4;
-    this.send(c, true, mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: c.clientId, clean: true, keepalive: 60, username: 'edge', password: Buffer.from('secret') } as never));
+    const version = c.mqttVersion;
+    this.send(c, true, mq(c, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: c.clientId, clean: true, keepalive: 60, username: 'edge', password: Buffer.from('secret') }));
     this.t += 300;
-    this.send(c, false, mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false, ...(version === 5 ? { reasonCode: 0 } : {}) } as never));
+    this.send(c, false, mq(c, { cmd: 'connack', returnCode: 0, sessionPresent: false, ...(version === 5 ? { reasonCode: 0 } : {}) }));
     this.mqttMessages += 2;
     if (c.sparkplug) {
       const birth = this.dbirth[c.clientId.length % 2];
-      this.send(c, true, mqttPacket.generate({ cmd: 'publish', topic: `spBv1.0/Plant${c.client.ip & 3}/NBIRTH/${c.clientId}`, payload: birth, qos: 0, retain: false, dup: false } as never));
+      this.send(c, true, mq(c, { cmd: 'publish', topic: `spBv1.0/Plant${c.client.ip & 3}/NBIRTH/${c.clientId}`, payload: birth, qos: 0, retain: false, dup: false }));
       this.mqttMessages++;
       c.spSeq = 1;
     }
     if (c.subscriber) {
-      this.send(c, true, mqttPacket.generate({ cmd: 'subscribe', messageId: c.packetId++, subscriptions: [{ topic: 'plant/+/+/+/temperature', qos: 1 }] } as never));
-      this.send(c, false, mqttPacket.generate({ cmd: 'suback', messageId: c.packetId - 1, granted: [1] } as never));
+      this.send(c, true, mq(c, { cmd: 'subscribe', messageId: c.packetId++, subscriptions: [{ topic: 'plant/+/+/+/temperature', qos: 1 }] }));
+      this.send(c, false, mq(c, { cmd: 'suback', messageId: c.packetId - 1, granted: [1] }));
       this.mqttMessages += 2;
     }
   }
@@ -461,9 +469,9 @@ export class BenchGenerator {
   private mqttStep(c: Conn): void {
     const r = this.rng.next();
     if (r < 0.02) {
-      this.send(c, true, mqttPacket.generate({ cmd: 'pingreq' } as never));
+      this.send(c, true, mq(c, { cmd: 'pingreq' }));
       this.t += 200;
-      this.send(c, false, mqttPacket.generate({ cmd: 'pingresp' } as never));
+      this.send(c, false, mq(c, { cmd: 'pingresp' }));
       this.mqttMessages += 2;
       return;
     }
@@ -472,7 +480,7 @@ export class BenchGenerator {
       const n = 1 + this.rng.int(8);
       const parts: Buffer[] = [];
       for (let i = 0; i < n; i++) {
-        parts.push(mqttPacket.generate({ cmd: 'publish', topic: `plant/area${i}/line1/cell${this.rng.int(1000)}/temperature`, payload: this.jsonPayloads[this.rng.int(64)], qos: 0, retain: false, dup: false } as never));
+        parts.push(mq(c, { cmd: 'publish', topic: `plant/area${i}/line1/cell${this.rng.int(1000)}/temperature`, payload: this.jsonPayloads[this.rng.int(64)], qos: 0, retain: false, dup: false }));
       }
       this.send(c, false, Buffer.concat(parts));
       this.mqttMessages += n;
@@ -482,7 +490,7 @@ export class BenchGenerator {
       const metrics = Array.from({ length: 1 + this.rng.int(4) }, (_, i) => ({ alias: i + 1, type: 'Double', value: 20 + this.rng.next() * 5, timestamp: 1767225600000 }));
       const payload = Buffer.from(sparkplug.encodePayload({ timestamp: 1767225600000 + Math.floor(this.t / 1000), seq: c.spSeq, metrics } as never));
       c.spSeq = (c.spSeq + 1) % 256;
-      this.send(c, true, mqttPacket.generate({ cmd: 'publish', topic: `spBv1.0/Plant${c.client.ip & 3}/NDATA/${c.clientId}`, payload, qos: 0, retain: false, dup: false } as never));
+      this.send(c, true, mq(c, { cmd: 'publish', topic: `spBv1.0/Plant${c.client.ip & 3}/NDATA/${c.clientId}`, payload, qos: 0, retain: false, dup: false }));
       this.mqttMessages++;
       return;
     }
@@ -492,8 +500,8 @@ export class BenchGenerator {
     const acks: Buffer[] = [];
     for (let i = 0; i < n; i++) {
       const pid = this.nextPid(c);
-      pubs.push(mqttPacket.generate({ cmd: 'publish', topic: c.topics[this.rng.int(3)], payload: this.jsonPayloads[this.rng.int(64)], qos: 1, messageId: pid, retain: false, dup: false } as never));
-      acks.push(mqttPacket.generate({ cmd: 'puback', messageId: pid } as never));
+      pubs.push(mq(c, { cmd: 'publish', topic: c.topics[this.rng.int(3)], payload: this.jsonPayloads[this.rng.int(64)], qos: 1, messageId: pid, retain: false, dup: false }));
+      acks.push(mq(c, { cmd: 'puback', messageId: pid }));
     }
     this.send(c, true, Buffer.concat(pubs));
     this.t += 100 + this.rng.int(400);
@@ -525,9 +533,9 @@ export class BenchGenerator {
     ack.writeUInt32LE(0, 24);
     this.send(c, false, ack);
     const opnReq = encodeBody(new OpenSecureChannelRequest({ requestHeader: { requestHandle: 0, timestamp: new Date(0) }, clientProtocolVersion: 0, requestType: 0, securityMode: 1, requestedLifetime: 3600000 }));
-    this.send(c, true, this.opn(c, 0, opnReq));
+    this.send(c, true, this.opn(c, true, 0, opnReq));
     const opnResp = encodeBody(new OpenSecureChannelResponse({ responseHeader: { requestHandle: 0, timestamp: new Date(0) }, serverProtocolVersion: 0, securityToken: { channelId: c.channelId, tokenId: c.tokenId, createdAt: new Date(0), revisedLifetime: 3600000 } }));
-    this.send(c, false, this.opn(c, c.channelId, opnResp));
+    this.send(c, false, this.opn(c, false, c.channelId, opnResp));
     const cs = encodeBody(new CreateSessionRequest({ requestHeader: { requestHandle: c.handle++, timestamp: new Date(0) }, clientDescription: { applicationUri: `urn:hmi:${c.clientId}`, productUri: 'urn:otwatch:bench', applicationName: { text: c.clientId }, applicationType: 1 }, endpointUrl: url, sessionName: `session-${c.clientId}`, requestedSessionTimeout: 60000, maxResponseMessageSize: 0 }));
     this.msg(c, true, cs);
     const csr = encodeBody(new CreateSessionResponse({ responseHeader: { requestHandle: c.handle - 1, timestamp: new Date(0) }, sessionId: `ns=1;i=${c.channelId}`, authenticationToken: `ns=1;i=${c.channelId + 5000}`, revisedSessionTimeout: 60000 }));
@@ -539,7 +547,7 @@ export class BenchGenerator {
     this.opcuaMessages += 8;
   }
 
-  private opn(c: Conn, channelId: number, body: Buffer): Buffer {
+  private opn(c: Conn, fromClient: boolean, channelId: number, body: Buffer): Buffer {
     const policy = 'http://opcfoundation.org/UA/SecurityPolicy#None';
     const len = 12 + 4 + policy.length + 4 + 4 + 8 + body.length;
     const b = Buffer.alloc(len);
@@ -552,7 +560,7 @@ export class BenchGenerator {
     b.writeInt32LE(-1, o); // sender certificate: null
     b.writeInt32LE(-1, o + 4); // receiver thumbprint: null
     o += 8;
-    b.writeUInt32LE(c.seqNum++, o);
+    b.writeUInt32LE(fromClient ? c.seqNumC++ : c.seqNumS++, o);
     b.writeUInt32LE(c.requestId, o + 4);
     body.copy(b, o + 8);
     return b;
@@ -567,7 +575,7 @@ export class BenchGenerator {
     b.writeUInt32LE(len, 4);
     b.writeUInt32LE(c.channelId, 8);
     b.writeUInt32LE(c.tokenId, 12);
-    b.writeUInt32LE(c.seqNum++, 16);
+    b.writeUInt32LE(fromClient ? c.seqNumC++ : c.seqNumS++, 16);
     b.writeUInt32LE(c.requestId, 20);
     body.copy(b, 24);
     this.send(c, fromClient, b);
@@ -588,6 +596,11 @@ export class BenchGenerator {
     }
     this.opcuaMessages += 2;
   }
+}
+
+/** Encode an MQTT packet for a connection's protocol version (MQTT 5 packets carry properties). */
+function mq(c: Conn, packet: Record<string, unknown>): Buffer {
+  return mqttPacket.generate(packet as never, { protocolVersion: c.mqttVersion } as never);
 }
 
 function encodeBody(obj: { schema: { encodingDefaultBinary?: unknown }; binaryStoreSize(): number; encode(s: BinaryStream): void }): Buffer {

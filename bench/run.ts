@@ -14,7 +14,7 @@ import { generateBenchCapture } from './gen.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const cacheDir = join(root, '.cache', 'bench');
-const GEN_VERSION = 1;
+const GEN_VERSION = 2;
 
 interface Row {
   name: string;

@@ -374,7 +374,7 @@ export class FlowTable implements DirectionSink {
     }
     if ((flags & TCP_ACK) !== 0) {
       const other = side === 0 ? flow.dir1 : flow.dir0;
-      if (other !== null && other.hasPending) other.ackCovers(info.ack);
+      if (other !== null) other.ackCovers(info.ack);
     }
     if (flow.state !== State.Open) return;
     if ((flags & TCP_RST) !== 0) {

@@ -51,6 +51,8 @@ export class TcpDirection {
   outOfOrderSegments = 0;
   /** Acks from the peer that covered the current hole (see ackCovers). */
   private holeAcks = 0;
+  /** Highest stream offset the peer has acknowledged (-1: none seen yet). */
+  private peerAck = -1;
 
   constructor(side: 0 | 1, private readonly sink: DirectionSink, private readonly maxPending: number) {
     this.side = side;
@@ -106,9 +108,10 @@ export class TcpDirection {
    * ack before the data it acknowledges) the hole is declared a gap.
    */
   ackCovers(ack: number): void {
-    if (this.pending.length === 0) return;
+    if (!this.started) return;
     const ackOff = this.offsetOf(ack);
-    if (ackOff <= this.nextOff) return;
+    if (ackOff > this.peerAck) this.peerAck = ackOff;
+    if (this.pending.length === 0 || ackOff <= this.nextOff) return;
     if (++this.holeAcks >= 2) this.fillHole();
   }
 
@@ -129,16 +132,19 @@ export class TcpDirection {
   /** Declare the hole before the first buffered segment a gap, then drain. */
   private fillHole(): void {
     const first = this.pending[0];
-    const len = first.off - this.nextOff;
-    if (len > 0) {
-      this.nextOff = first.off;
-      this.seqs[1] = this.seqs[0] + (first.off % TWO32);
-      this.gapBytes += len;
-      this.gaps++;
-      this.holeAcks = 0;
-      this.sink.deliverGap(this, len, first.tsSec, first.tsNsec);
-    }
+    if (first.off > this.nextOff) this.gapTo(first.off, first.tsSec, first.tsNsec);
     this.drain();
+  }
+
+  /** The bytes up to `off` are lost: deliver them as a gap and go on from `off`. */
+  private gapTo(off: number, tsSec: number, tsNsec: number): void {
+    const len = off - this.nextOff;
+    this.nextOff = off;
+    this.seqs[1] = this.seqs[0] + (off % TWO32);
+    this.gapBytes += len;
+    this.gaps++;
+    this.holeAcks = 0;
+    this.sink.deliverGap(this, len, tsSec, tsNsec);
   }
 
   private drain(): void {
@@ -162,6 +168,14 @@ export class TcpDirection {
 
   private buffer(off: number, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
     this.outOfOrderSegments++;
+    if (this.peerAck >= off && this.pending.length === 0) {
+      // The peer had already acknowledged the bytes before this segment when it arrived: they
+      // reached the receiver but not us, and will not come. Gap now, so that this segment is
+      // delivered in capture order rather than after the other side's later messages.
+      this.gapTo(off, tsSec, tsNsec);
+      this.advance(data, tsSec, tsNsec, frame);
+      return;
+    }
     const p = this.pending;
     // Same offset and no longer than a segment already buffered: a retransmission of it.
     for (let i = 0; i < p.length; i++) {
@@ -180,12 +194,7 @@ export class TcpDirection {
     }
     if (this.pending.length === 0 && (data.length > this.maxPending || !this.sink.reserve(data.length))) {
       // Nothing buffered and still no room: the hole up to this segment is a gap.
-      const len = off - this.nextOff;
-      this.nextOff = off;
-      this.seqs[1] = this.seqs[0] + (off % TWO32);
-      this.gapBytes += len;
-      this.gaps++;
-      this.sink.deliverGap(this, len, tsSec, tsNsec);
+      this.gapTo(off, tsSec, tsNsec);
       this.advance(data, tsSec, tsNsec, frame);
       return;
     }

@@ -27,7 +27,10 @@ export interface Capture {
  * expression; resolves once tcpdump is listening, so no packet of the traffic that follows is lost.
  */
 export async function startTcpdump(file: string, filter: string, iface = 'lo', extra: string[] = []): Promise<Capture> {
-  const child: ChildProcess = spawn('tcpdump', ['-i', iface, '-U', '-s', '0', '-n', '-w', file, ...extra, filter], {
+  // Immediate mode and a 16 MiB buffer: without them tcpdump on a busy loopback loses the end of
+  // a capture (seen: 3 of 7 connections missing in 3 runs out of 4).
+  const args = ['-i', iface, '-U', '-s', '0', '-n', '--immediate-mode', '-B', '16384', '-w', file, ...extra, filter];
+  const child: ChildProcess = spawn('tcpdump', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

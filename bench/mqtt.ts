@@ -1,0 +1,129 @@
+/**
+ * Micro-benchmark of the MQTT decoder: small QoS 0 PUBLISHes (16-byte topics from a set of 64,
+ * 8-byte payloads, MQTT 3.1.1) through the MqttConsumer, fed as 1460-byte segments (messages
+ * straddle segments) and as 64 KiB reassembled chunks, compared with mqtt-packet parsing the same
+ * bytes in the same run. Run alone: `node dist/bench/mqtt.js` after `npm run build`.
+ */
+import { pathToFileURL } from 'node:url';
+import mqttPacket from 'mqtt-packet';
+import sparkplugPayload from 'sparkplug-payload';
+import { MqttConsumer, resolveMqttOptions } from '../collectors/mqtt/index.js';
+import type { DecodeEvent, FlowContext, FlowRef } from '../collectors/types.js';
+
+const MESSAGES = 200_000;
+
+function stream(): Buffer {
+  const parts: Buffer[] = [
+    mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'bench', clean: true, keepalive: 60 } as mqttPacket.IConnectPacket),
+  ];
+  for (let i = 0; i < MESSAGES; i++) {
+    parts.push(
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: `plant/l${String(i % 64).padStart(2, '0')}/temp01`,
+        payload: Buffer.from([1, 2, 3, 4, 5, 6, 7, i & 255]),
+        qos: 0,
+        retain: false,
+        dup: false,
+      } as mqttPacket.IPublishPacket),
+    );
+  }
+  return Buffer.concat(parts);
+}
+
+function ctx(): FlowContext {
+  const ref: FlowRef = { src: '10.0.0.1', sport: 50000, dst: '10.0.0.2', dport: 1883 };
+  return { id: 1, ref, communityId: '', clientSide: 0, handshakeSeen: true, setClientSide: () => undefined, clientRef: () => ref };
+}
+
+function runOurs(bytes: Buffer, seg: number): { msgs: number; secs: number } {
+  let n = 0;
+  const emit = (e: DecodeEvent): void => {
+    if (e.type === 'PUBLISH') n++;
+  };
+  const c = new MqttConsumer(ctx(), emit, resolveMqttOptions({}));
+  const t0 = process.hrtime.bigint();
+  for (let off = 0, frame = 1; off < bytes.length; off += seg, frame++) c.data(0, bytes.subarray(off, Math.min(bytes.length, off + seg)), 1_700_000_000, 0, frame);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { msgs: n, secs };
+}
+
+function runMqttPacket(bytes: Buffer, seg: number): { msgs: number; secs: number } {
+  let n = 0;
+  const p = mqttPacket.parser({ protocolVersion: 4 });
+  p.on('packet', (pk) => {
+    if (pk.cmd === 'publish') n++;
+  });
+  const t0 = process.hrtime.bigint();
+  for (let off = 0; off < bytes.length; off += seg) p.parse(bytes.subarray(off, Math.min(bytes.length, off + seg)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { msgs: n, secs };
+}
+
+function best(f: () => { msgs: number; secs: number }, rounds: number): number {
+  let rate = 0;
+  for (let i = 0; i < rounds; i++) {
+    const r = f();
+    if (r.msgs !== MESSAGES) throw new Error(`decoded ${r.msgs} of ${MESSAGES} messages`);
+    rate = Math.max(rate, r.msgs / r.secs);
+  }
+  return rate;
+}
+
+const SPARKPLUG_MESSAGES = 20_000;
+
+/** NBIRTH with 5 aliased metrics, then NDATA messages carrying them by alias. */
+function sparkplugStream(): Buffer {
+  const sp = sparkplugPayload.get('spBv1.0')!;
+  const names = ['Pump/Speed', 'Pump/Temp', 'Valve/Open', 'Tank/Level', 'Motor/Current'];
+  const pub = (topic: string, payload: Uint8Array): Buffer =>
+    mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as mqttPacket.IPublishPacket);
+  const parts: Buffer[] = [
+    mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'edge', clean: true, keepalive: 60 } as mqttPacket.IConnectPacket),
+    pub('spBv1.0/G/NBIRTH/E', sp.encodePayload({ seq: 0, timestamp: 1, metrics: names.map((name, i) => ({ name, alias: i + 1, type: 'Double', value: i })) as never })),
+  ];
+  for (let i = 0; i < SPARKPLUG_MESSAGES; i++) {
+    parts.push(pub('spBv1.0/G/NDATA/E', sp.encodePayload({ seq: (i + 1) & 255, timestamp: 1_700_000_000_000 + i, metrics: names.map((_, k) => ({ alias: k + 1, type: 'Double', value: i + k / 10 })) as never })));
+  }
+  return Buffer.concat(parts);
+}
+
+function runSparkplug(bytes: Buffer): number {
+  let n = 0;
+  const c = new MqttConsumer(ctx(), (e) => {
+    if (e.type === 'PUBLISH' && e.sparkplug) n++;
+  }, resolveMqttOptions({}));
+  const t0 = process.hrtime.bigint();
+  for (let off = 0, frame = 1; off < bytes.length; off += 1460, frame++) c.data(0, bytes.subarray(off, Math.min(bytes.length, off + 1460)), 1_700_000_000, 0, frame);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (n !== SPARKPLUG_MESSAGES + 1) throw new Error(`decoded ${n} Sparkplug messages`);
+  return n / secs;
+}
+
+/** Messages per second (best of several rounds, after warm-up) for the decoder and mqtt-packet. */
+export async function benchMqtt(): Promise<Record<string, number | string>> {
+  const bytes = stream();
+  best(() => runOurs(bytes, 1460), 3); // warm-up
+  const ours1460 = best(() => runOurs(bytes, 1460), 5);
+  const ours64k = best(() => runOurs(bytes, 65536), 5);
+  best(() => runMqttPacket(bytes, 1460), 2);
+  const oracle1460 = best(() => runMqttPacket(bytes, 1460), 3);
+  const spBytes = sparkplugStream();
+  runSparkplug(spBytes);
+  const spRate = Math.max(runSparkplug(spBytes), runSparkplug(spBytes));
+  return {
+    'mqtt.messages': MESSAGES,
+    'mqtt.bytesPerMessage': Math.round(bytes.length / MESSAGES),
+    'mqtt.decoder.msgsPerSec.seg1460': Math.round(ours1460),
+    'mqtt.decoder.msgsPerSec.chunk64k': Math.round(ours64k),
+    'mqtt.mqttPacket.msgsPerSec.seg1460': Math.round(oracle1460),
+    'mqtt.ratioToMqttPacket': Number((ours1460 / oracle1460).toFixed(2)),
+    'mqtt.sparkplug.ndataPerSec': Math.round(spRate),
+    'mqtt.note': 'QoS 0 PUBLISH, 16-byte topics, 8-byte payloads, MQTT 3.1.1, events built and emitted',
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const r = await benchMqtt();
+  for (const [k, v] of Object.entries(r)) console.log(`${k}\t${v}`);
+}
