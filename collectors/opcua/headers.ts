@@ -1,0 +1,88 @@
+/**
+ * Service type id and the common request/response headers, our own code on the hot path.
+ * RequestHeader: OPC 10000-4 §7.32 Table 170; ResponseHeader: §7.33 Table 171.
+ */
+import { Reader } from './reader.js';
+import { statusName } from './status.js';
+
+export interface RequestHeader {
+  /** Session authentication token: its NodeId form, or a FNV-1a fingerprint when redacted. */
+  authToken: string;
+  timestamp: string | null;
+  requestHandle: number;
+  returnDiagnostics: number;
+  auditEntryId: string | null;
+  timeoutHint: number;
+}
+
+export interface ResponseHeader {
+  timestamp: string | null;
+  requestHandle: number;
+  serviceResult: number;
+  statusCode: string;
+  diagnostics: Record<string, unknown> | null;
+  stringTable: string[] | null;
+}
+
+let lastHash = -1;
+let lastPrint = '';
+
+/**
+ * 32-bit FNV-1a of bytes: a correlation fingerprint that does not disclose the token. The
+ * string is built only when the hash changes (a session sends the same token every time).
+ */
+function fnv1a(b: Uint8Array, start: number, end: number): string {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    h ^= b[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  h >>>= 0;
+  if (h !== lastHash) {
+    lastHash = h;
+    lastPrint = 'fnv1a:' + h.toString(16).padStart(8, '0');
+  }
+  return lastPrint;
+}
+
+export function readRequestHeader(r: Reader, redact: boolean, strCap: number): RequestHeader | null {
+  const tokStart = r.pos;
+  let authToken: string;
+  if (redact) {
+    r.skipNodeId();
+    // The null token (two-byte i=0) is kept: "no session" is a fact, not a secret.
+    authToken = r.pos - tokStart === 2 && r.buf[tokStart] === 0 && r.buf[tokStart + 1] === 0 ? 'i=0' : fnv1a(r.buf, tokStart, r.pos);
+  } else authToken = r.nodeId();
+  const timestamp = r.dateTime();
+  const requestHandle = r.u32();
+  const returnDiagnostics = r.u32();
+  const auditEntryId = r.string(strCap);
+  const timeoutHint = r.u32();
+  r.skipExtensionObject();
+  if (r.err) return null;
+  return { authToken, timestamp, requestHandle, returnDiagnostics, auditEntryId, timeoutHint };
+}
+
+/** Most strings kept from a response's string table. */
+const STRING_TABLE_CAP = 64;
+
+export function readResponseHeader(r: Reader, strCap: number): ResponseHeader | null {
+  const timestamp = r.dateTime();
+  const requestHandle = r.u32();
+  const serviceResult = r.u32();
+  const diagnostics = r.diagnosticInfo();
+  const n = r.i32();
+  let stringTable: string[] | null = null;
+  if (n >= 0) {
+    // Each string takes at least 4 bytes: a count larger than that is malformed, checked before any allocation.
+    if (n > r.remaining / 4) return null;
+    stringTable = [];
+    for (let i = 0; i < n; i++) {
+      const s = r.string(strCap);
+      if (i < STRING_TABLE_CAP) stringTable.push(s ?? '');
+    }
+  }
+  r.skipExtensionObject();
+  if (r.err) return null;
+  return { timestamp, requestHandle, serviceResult, statusCode: statusName(serviceResult), diagnostics, stringTable };
+}
