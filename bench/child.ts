@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ mode, packets, secs, cpuSecs, maxRssMiB, ...extra, deliveredBytes: counter.bytes }) + '\n');
+  const heapMiB = process.memoryUsage().heapUsed / 1048576;
+  process.stdout.write(JSON.stringify({ mode, packets, secs, cpuSecs, maxRssMiB, heapMiB, ...extra, deliveredBytes: counter.bytes }) + '\n');
 }
 
 main().catch((e: unknown) => {

@@ -18,6 +18,8 @@ Passive security monitor for industrial networks (MQTT with Sparkplug B, OPC UA)
 Commands:
   decode <capture>...    decode MQTT and OPC UA messages (NDJSON or a table)
   analyze <capture>...   decode and summarise flows, protocols and messages
+  capture --interface IF live capture (libpcap) decoded like decode; drops reported on stderr
+  sensor --config FILE   continuous capture service (systemd unit in deploy/)
   pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
                          rotate, push to servers (otwatch pki --help)
   help                   this help
@@ -59,6 +61,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await decodeCommand(rest, io);
       case 'analyze':
         return await analyzeCommand(rest, io);
+      case 'capture': {
+        const { captureCommand } = await import('./capture.js');
+        return await captureCommand(rest, io);
+      }
+      case 'sensor': {
+        const { sensorCommand } = await import('./sensor.js');
+        return await sensorCommand(rest, io);
+      }
       case 'pki': {
         // Loaded on demand: the PKI pulls in node-forge and node-opcua's client.
         const { runPki } = await import('../pki/cli.js');

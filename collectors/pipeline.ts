@@ -82,6 +82,15 @@ export class PacketPipeline {
     }
   }
 
+  /**
+   * Let capture time pass without a packet (a quiet live link): idle flows and stale fragments
+   * expire, so their records and the decoders' pending-request records are not held back.
+   */
+  tick(nowSec: number): void {
+    this.flows.expire(nowSec);
+    this.decoder.expireFragments(nowSec);
+  }
+
   finish(): PipelineStats {
     this.flows.flushAll('eof');
     return this.stats();

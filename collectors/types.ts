@@ -88,11 +88,18 @@ export type EventSink = (ev: DecodeEvent) => void;
 
 /** Format an epoch time as ISO 8601 with microseconds, as the decode contract requires. */
 export function isoTime(tsSec: number, tsNsec: number): string {
-  const d = new Date(tsSec * 1000);
-  const base = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  // Every event carries this string: the date part is formatted once per second of capture.
+  if (tsSec !== isoCacheSec) {
+    isoCacheSec = tsSec;
+    isoCachePrefix = new Date(tsSec * 1000).toISOString().slice(0, 19) + '.';
+  }
   const us = Math.floor(tsNsec / 1000);
-  return `${base.slice(0, 19)}.${String(us).padStart(6, '0')}Z`;
+  return isoCachePrefix + (us >= 100000 ? '' : US_PAD[us < 10 ? 5 : us < 100 ? 4 : us < 1000 ? 3 : us < 10000 ? 2 : 1]) + us + 'Z';
 }
+
+let isoCacheSec = NaN;
+let isoCachePrefix = '';
+const US_PAD = ['', '0', '00', '000', '0000', '00000'];
 
 /** What a protocol's probe says about the first bytes it was shown on one side of a flow. */
 export type ProbeVerdict = 'match' | 'no' | 'more';

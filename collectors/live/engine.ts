@@ -1,0 +1,388 @@
+/**
+ * Live capture: the capture thread (this one) takes frames from libpcap, stamps them, appends
+ * them to the rotating capture, and shards them by a symmetric flow hash into one bounded ring per
+ * decode worker. Workers run the same PacketPipeline as `otwatch decode` and post serialised
+ * events back; this thread writes them out. With `workers: 0` frames are decoded right here.
+ *
+ * Every loss is counted where it happens: the interface and the kernel (interface counters, see
+ * source.ts), our rings (`queueDropped`), the output (`outputDropped`) and the rotating capture
+ * (`rotate.packetsDropped`). Nothing grows without bound.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { PacketPipeline, type PipelineStats } from '../pipeline.js';
+import { defaultProtocols } from '../protocols.js';
+import type { RawPacket } from '../types.js';
+import { LiveError } from './errors.js';
+import { lineFormatter, type LineFormat } from './lines.js';
+import { createRing, RingProducer } from './ring.js';
+import { RotatingCapture, type RotateStats } from './rotate.js';
+import { shardOf } from './shard.js';
+import { checkInterface, interfaceCounters, loadCap, openCap, type FrameSink, type InterfaceCounters, type PacketSource } from './source.js';
+import type { WorkerInit, WorkerMessage } from './worker.js';
+
+export interface LiveOptions {
+  iface: string;
+  /** BPF filter ('' or absent: everything). */
+  filter?: string;
+  /** Kernel capture buffer in bytes (default 32 MiB). */
+  bufferBytes?: number;
+  /** Decode workers (0: decode on the capture thread). Default 1. */
+  workers?: number;
+  /** Frames each worker's ring holds (default 8192). */
+  queuePackets?: number;
+  format: LineFormat;
+  out: NodeJS.WritableStream;
+  /** Characters of output waiting to be written beyond which lines are dropped (default 16 MiB). */
+  maxOutputPending?: number;
+  rotate?: { dir: string; totalMB: number; files: number };
+  allowAddressed?: boolean;
+  /** Opens the packet source; default: libpcap through cap. Tests give a file-backed one. */
+  openSource?: (opts: { iface: string; filter: string; bufferBytes: number }, sink: FrameSink) => Promise<PacketSource>;
+  /** Reads the interface counters; default: sysfs. */
+  counters?: (iface: string) => InterfaceCounters;
+}
+
+export const LIVE_DEFAULTS = {
+  bufferBytes: 32 * 1024 * 1024,
+  workers: 1,
+  queuePackets: 8192,
+  maxOutputPending: 16 * 1024 * 1024,
+  /** Ring bytes per queued packet: a full Ethernet frame plus the record header, rounded up. */
+  bytesPerSlot: 2048,
+  maxWorkers: 16,
+} as const;
+
+export interface LiveStats {
+  iface: string;
+  filter: string;
+  seconds: number;
+  /** Frames libpcap handed us. */
+  received: number;
+  bytes: number;
+  /** Interface counters over the run. */
+  ifaceRxPackets: number;
+  /** Dropped by the interface (rx_dropped + rx_missed_errors + rx_fifo_errors). */
+  ifaceDropped: number;
+  /**
+   * Frames lost before reaching us (kernel capture buffer full): pcap_stats() when the binding
+   * has it; else, without a filter, interface rx_packets − received; else null (unknown).
+   */
+  notCaptured: number | null;
+  /** Where notCaptured and ifaceDropped come from. */
+  dropSource: 'pcap_stats' | 'interface counters';
+  queueDropped: number;
+  queueDroppedByWorker: number[];
+  queueDepth: number[];
+  queueCapacity: number;
+  outputDropped: number;
+  messages: number;
+  flows: number;
+  flowsActive: number;
+  pipeline: PipelineStats[];
+  rotate: RotateStats | null;
+  /** Workers that failed, with the reason (their ring then fills and its frames count as dropped). */
+  workerErrors: string[];
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  ring: RingProducer;
+  dropped: number;
+  last: PipelineStats | null;
+  outputDropped: number;
+  error: string | null;
+  done: Promise<void>;
+}
+
+function defaultWorkerUrl(): URL {
+  return new URL('./worker.js', import.meta.url);
+}
+
+export class LiveCapture {
+  private source: PacketSource | null = null;
+  private readonly slots: WorkerSlot[] = [];
+  private inline: PacketPipeline | null = null;
+  private rotate: RotatingCapture | null = null;
+  private received = 0;
+  private bytes = 0;
+  private frame = 0;
+  private outputDropped = 0;
+  /** Frames delivered before the rings existed (none with libpcap, which delivers on a later turn). */
+  private startupDropped = 0;
+  private publishScheduled = false;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private startCounters: InterfaceCounters = { rxPackets: 0, rxDropped: 0 };
+  private startedAt = 0;
+  private stopping: Promise<LiveStats> | null = null;
+  private readonly opts: Required<Pick<LiveOptions, 'bufferBytes' | 'workers' | 'queuePackets' | 'maxOutputPending'>> & LiveOptions;
+
+  private constructor(opts: LiveOptions) {
+    this.opts = {
+      ...opts,
+      bufferBytes: opts.bufferBytes ?? LIVE_DEFAULTS.bufferBytes,
+      workers: opts.workers ?? LIVE_DEFAULTS.workers,
+      queuePackets: opts.queuePackets ?? LIVE_DEFAULTS.queuePackets,
+      maxOutputPending: opts.maxOutputPending ?? LIVE_DEFAULTS.maxOutputPending,
+    };
+    const o = this.opts;
+    if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > LIVE_DEFAULTS.maxWorkers) {
+      throw new LiveError('OTW_ERR_OPTION', `workers must be an integer from 0 to ${LIVE_DEFAULTS.maxWorkers}, not ${o.workers}`);
+    }
+    if (!Number.isInteger(o.queuePackets) || o.queuePackets < 1) throw new LiveError('OTW_ERR_OPTION', `queue must be a positive integer, not ${o.queuePackets}`);
+    if (!Number.isInteger(o.bufferBytes) || o.bufferBytes < 65536) throw new LiveError('OTW_ERR_OPTION', 'the kernel buffer must be at least 64 KiB');
+  }
+
+  /**
+   * Check the interface, open it, start the workers, and resolve once frames are being decoded.
+   * Throws a LiveError (one clear line) when something is missing or refused.
+   */
+  static async start(opts: LiveOptions, workerUrl: URL = defaultWorkerUrl()): Promise<LiveCapture> {
+    const live = new LiveCapture(opts);
+    try {
+      await live.open(workerUrl);
+    } catch (e) {
+      await live.abort();
+      throw e;
+    }
+    return live;
+  }
+
+  private async open(workerUrl: URL): Promise<void> {
+    const o = this.opts;
+    const filter = o.filter ?? '';
+    let openSource = o.openSource;
+    if (!openSource) {
+      checkInterface(o.iface, o.allowAddressed === true);
+      const cap = await loadCap();
+      openSource = async (so, sink) => openCap(cap, so, sink);
+    }
+    if (o.workers > 0 && workerUrl.protocol === 'file:' && !existsSync(fileURLToPath(workerUrl))) {
+      throw new LiveError('OTW_ERR_WORKER', `decode worker ${fileURLToPath(workerUrl)} not found (run the built otwatch, or use --workers 0)`);
+    }
+    const counters = o.counters ?? interfaceCounters;
+    this.startCounters = counters(o.iface);
+    this.startedAt = Date.now();
+    // The source may deliver only after the rings exist; until then a frame is a counted loss.
+    let deliver: FrameSink = () => {
+      this.received++;
+      this.startupDropped++;
+    };
+    this.source = await openSource({ iface: o.iface, filter, bufferBytes: o.bufferBytes }, (d, ol, s, ns) => deliver(d, ol, s, ns));
+    const linkType = this.source.linkType;
+    if (o.rotate) {
+      this.rotate = new RotatingCapture({ ...o.rotate, iface: o.iface, linkType });
+      // Keep the files current even when traffic is slow.
+      this.rotateTimer = setInterval(() => this.rotate?.flushBatch(), 1000);
+      this.rotateTimer.unref();
+    }
+    if (o.workers === 0) {
+      this.startInline(linkType);
+      deliver = (d, ol, s, ns) => this.inlineFrame(d, ol, s, ns);
+    } else {
+      // Rings are created synchronously here; frames arriving while the workers load wait in them.
+      const ready = this.startWorkers(workerUrl, linkType);
+      deliver = (d, ol, s, ns) => this.shardFrame(d, ol, s, ns);
+      await ready;
+    }
+  }
+
+  private startInline(linkType: number): void {
+    const format = lineFormatter(this.opts.format);
+    const out = this.opts.out;
+    const max = this.opts.maxOutputPending;
+    const pkt: RawPacket = { linkType, tsSec: 0, tsNsec: 0, data: new Uint8Array(0), origLen: 0, ifIndex: 0, frame: 0 };
+    this.inlinePkt = pkt;
+    this.inline = new PacketPipeline(
+      (ev) => {
+        if ((out as NodeJS.WritableStream & { writableLength?: number }).writableLength! > max) {
+          this.outputDropped++;
+          return;
+        }
+        out.write(format(ev) + '\n');
+      },
+      { protocols: defaultProtocols() },
+    );
+  }
+
+  private inlinePkt: RawPacket | null = null;
+
+  private inlineFrame(data: Uint8Array, origLen: number, tsSec: number, tsNsec: number): void {
+    this.received++;
+    this.bytes += origLen;
+    this.frame++;
+    this.rotate?.write(data, origLen, tsSec, tsNsec);
+    const pkt = this.inlinePkt!;
+    pkt.data = data;
+    pkt.origLen = origLen;
+    pkt.tsSec = tsSec;
+    pkt.tsNsec = tsNsec;
+    pkt.frame = this.frame;
+    this.inline!.packet(pkt);
+  }
+
+  private shardFrame(data: Uint8Array, origLen: number, tsSec: number, tsNsec: number): void {
+    this.received++;
+    this.bytes += origLen;
+    this.frame++;
+    this.rotate?.write(data, origLen, tsSec, tsNsec);
+    const slots = this.slots;
+    const slot = slots[shardOf(this.source!.linkType, data, slots.length)];
+    if (!slot.ring.push(data, origLen, tsSec, tsNsec, this.frame)) slot.dropped++;
+    if (!this.publishScheduled) {
+      // One wake-up per batch libpcap delivers, not one per frame.
+      this.publishScheduled = true;
+      setImmediate(this.publishAll);
+    }
+  }
+
+  private readonly publishAll = (): void => {
+    this.publishScheduled = false;
+    for (const s of this.slots) s.ring.publish();
+  };
+
+  private startWorkers(url: URL, linkType: number): Promise<void> {
+    const o = this.opts;
+    const out = o.out as NodeJS.WritableStream & { writableLength?: number };
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < o.workers; i++) {
+      const buffers = createRing(o.queuePackets, o.queuePackets * LIVE_DEFAULTS.bytesPerSlot);
+      const init: WorkerInit = { index: i, ring: buffers, linkType, format: o.format, maxOutputPending: Math.floor(o.maxOutputPending / o.workers) };
+      const worker = new Worker(url, { workerData: init });
+      const ring = new RingProducer(buffers);
+      let onReady!: () => void;
+      let onFail!: (e: Error) => void;
+      ready.push(
+        new Promise<void>((res, rej) => {
+          onReady = res;
+          onFail = rej;
+        }),
+      );
+      let onDone!: () => void;
+      const slot: WorkerSlot = {
+        worker,
+        ring,
+        dropped: 0,
+        last: null,
+        outputDropped: 0,
+        error: null,
+        done: new Promise<void>((res) => {
+          onDone = res;
+        }),
+      };
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.t) {
+          case 'ready':
+            onReady();
+            break;
+          case 'out':
+            if ((out.writableLength ?? 0) > o.maxOutputPending) this.outputDropped += m.lines;
+            else out.write(m.text);
+            ring.outputWritten(m.text.length);
+            break;
+          case 'stats':
+            slot.last = m.stats;
+            slot.outputDropped = m.outputDropped;
+            break;
+          case 'done':
+            slot.last = m.stats;
+            slot.outputDropped = m.outputDropped;
+            onDone();
+            break;
+        }
+      });
+      worker.on('error', (e) => {
+        slot.error = e.message;
+        onFail(new LiveError('OTW_ERR_WORKER', `decode worker ${i} failed: ${e.message}`));
+        onDone();
+      });
+      worker.on('exit', () => onDone());
+      this.slots.push(slot);
+    }
+    return Promise.all(ready).then(() => undefined);
+  }
+
+  /** Statistics so far (for metrics and periodic logs). */
+  snapshot(): LiveStats {
+    const c = (this.opts.counters ?? interfaceCounters)(this.opts.iface);
+    const pipeline = this.inline ? [this.inline.stats()] : this.slots.map((s) => s.last).filter((p): p is PipelineStats => p !== null);
+    const rx = c.rxPackets - this.startCounters.rxPackets;
+    const filter = this.opts.filter ?? '';
+    const ps = this.source?.pcapStats?.() ?? null;
+    return {
+      iface: this.opts.iface,
+      filter,
+      seconds: (Date.now() - this.startedAt) / 1000,
+      received: this.received,
+      bytes: this.bytes,
+      ifaceRxPackets: rx,
+      ifaceDropped: ps ? ps.ifDropped : c.rxDropped - this.startCounters.rxDropped,
+      notCaptured: ps ? ps.dropped : filter === '' ? Math.max(0, rx - this.received) : null,
+      dropSource: ps ? 'pcap_stats' : 'interface counters',
+      queueDropped: this.startupDropped + this.slots.reduce((a, s) => a + s.dropped, 0),
+      queueDroppedByWorker: this.slots.map((s) => s.dropped),
+      queueDepth: this.slots.map((s) => s.ring.depth()),
+      queueCapacity: this.slots.length > 0 ? this.opts.queuePackets : 0,
+      outputDropped: this.outputDropped + this.slots.reduce((a, s) => a + s.outputDropped, 0),
+      messages: pipeline.reduce((a, p) => a + p.events, 0),
+      flows: pipeline.reduce((a, p) => a + p.flows.flowsCreated, 0),
+      flowsActive: pipeline.reduce((a, p) => a + p.flows.flowsActive, 0),
+      pipeline,
+      rotate: this.rotate?.stats() ?? null,
+      workerErrors: this.slots.flatMap((sl, i) => (sl.error === null ? [] : [`worker ${i}: ${sl.error}`])),
+    };
+  }
+
+  /**
+   * Stop capturing, let the workers drain their rings and end their flows, write the rotating
+   * capture out, and return the final statistics. Safe to call more than once.
+   */
+  stop(): Promise<LiveStats> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<LiveStats> {
+    await this.drainSource();
+    // Counters first: pcap_stats() needs the handle open.
+    const end = this.snapshot();
+    this.source?.close();
+    for (const s of this.slots) s.ring.stop();
+    await Promise.all(this.slots.map((s) => s.done));
+    if (this.inline) this.inline.finish();
+    if (this.rotateTimer) clearInterval(this.rotateTimer);
+    const rotate = this.rotate ? await this.rotate.close() : null;
+    const fin = this.snapshot();
+    return { ...fin, ifaceRxPackets: end.ifaceRxPackets, ifaceDropped: end.ifaceDropped, notCaptured: end.notCaptured, dropSource: end.dropSource, seconds: end.seconds, rotate };
+  }
+
+  /**
+   * Frames the kernel has buffered but libpcap not yet delivered would be lost by closing now:
+   * let the event loop run until nothing new arrives for a few turns (at most `maxMs`).
+   */
+  private async drainSource(maxMs = 2000): Promise<void> {
+    if (!this.source) return;
+    const until = Date.now() + maxMs;
+    let quiet = 0;
+    let last = this.received;
+    while (quiet < 3 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (this.received === last) quiet++;
+      else {
+        quiet = 0;
+        last = this.received;
+      }
+    }
+  }
+
+  private async abort(): Promise<void> {
+    this.source?.close();
+    if (this.rotateTimer) clearInterval(this.rotateTimer);
+    for (const s of this.slots) {
+      s.ring.stop();
+      await s.worker.terminate();
+    }
+    if (this.rotate) await this.rotate.close();
+  }
+}
