@@ -2,7 +2,7 @@
  * How live capture serialises decode events: NDJSON (the `otwatch decode` contract) or the table
  * row of `otwatch decode --format table`, so that live output reads like file output.
  */
-import { eventRow } from '../../cli/format.js';
+import { eventRow } from '../format.js';
 import type { DecodeEvent } from '../types.js';
 
 export type LineFormat = 'ndjson' | 'table';
