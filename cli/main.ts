@@ -17,7 +17,10 @@ Passive security monitor for industrial networks (MQTT with Sparkplug B, OPC UA)
 
 Commands:
   decode <capture>...    decode MQTT and OPC UA messages (NDJSON or a table)
-  analyze <capture>...   decode and summarise flows, protocols and messages
+  analyze <capture>...   decode, analyse (inventory, rules, baseline), store; findings + summary
+  findings               list the findings of a store (--db FILE)
+  assets                 list the asset inventory of a store (--db FILE)
+  baseline <subcommand>  export, import, list, approve or remove learned baseline entries
   capture --interface IF live capture (libpcap) decoded like decode; drops reported on stderr
   sensor --config FILE   continuous capture service (systemd unit in deploy/)
   pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
@@ -61,6 +64,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await decodeCommand(rest, io);
       case 'analyze':
         return await analyzeCommand(rest, io);
+      case 'findings': {
+        const { findingsCommand } = await import('./findings.js');
+        return await findingsCommand(rest, io);
+      }
+      case 'assets': {
+        const { assetsCommand } = await import('./assets.js');
+        return await assetsCommand(rest, io);
+      }
+      case 'baseline': {
+        const { baselineCommand } = await import('./baseline.js');
+        return await baselineCommand(rest, io);
+      }
       case 'capture': {
         const { captureCommand } = await import('./capture.js');
         return await captureCommand(rest, io);

@@ -1,0 +1,127 @@
+/**
+ * The analyzer: takes decode events and flow records (never bytes) and feeds the inventory, the
+ * rule modules and the baseline. `finish()` closes the run and returns its results.
+ */
+import type { DecodeEvent } from '../collectors/types.js';
+import type { FlowRecord } from '../collectors/net/flow.js';
+import type { PipelineStats } from '../collectors/pipeline.js';
+import type { AnalyzerConfig } from './config.js';
+import type { RuleContext } from './context.js';
+import { Baseline, BaselineRules } from './baseline.js';
+import { FindingSet } from './findings.js';
+import { FloodRules } from './floods.js';
+import { Inventory } from './inventory.js';
+import { Matrix } from './matrix.js';
+import { MqttRules } from './mqtt.js';
+import { OpcuaRules } from './opcua.js';
+import { RULES } from './rules.js';
+import { SparkplugRules, type SparkplugInfo } from './sparkplug.js';
+import { flowKey } from './util.js';
+
+export type BaselineMode = 'learn' | 'detect' | 'off';
+
+export interface AnalyzerResult {
+  findings: FindingSet;
+  inventory: Inventory;
+  matrix: Matrix;
+  /** Learned in this run (learn mode), to merge into the stored baseline. */
+  learned: Baseline | null;
+  baselineMode: BaselineMode;
+  /** Baseline rules that were not evaluated because no baseline exists. */
+  rulesWithoutBaseline: string[];
+  counters: Record<string, number>;
+  firstTs: string | null;
+  lastTs: string | null;
+}
+
+export class Analyzer {
+  readonly findings: FindingSet;
+  readonly inventory: Inventory;
+  readonly matrix: Matrix;
+  private readonly ctx: RuleContext;
+  private readonly mqtt: MqttRules;
+  private readonly opcua: OpcuaRules;
+  private readonly sparkplug: SparkplugRules;
+  private readonly floods: FloodRules;
+  private readonly baseline: BaselineRules;
+  readonly mode: BaselineMode;
+  private events = 0;
+  private flows = 0;
+  private firstTs: string | null = null;
+  private lastTs: string | null = null;
+
+  /**
+   * @param baseline the stored baseline; with `learn` it records, with a non-empty one it detects,
+   * otherwise the baseline rules are reported as not evaluated.
+   */
+  constructor(readonly cfg: AnalyzerConfig, opts: { learn?: boolean; baseline?: Baseline } = {}) {
+    this.findings = new FindingSet(cfg);
+    this.inventory = new Inventory(cfg.maxAssets);
+    this.matrix = new Matrix(cfg.maxKeysPerMap);
+    this.ctx = { cfg, findings: this.findings };
+    this.mqtt = new MqttRules(this.ctx);
+    this.opcua = new OpcuaRules(this.ctx);
+    this.sparkplug = new SparkplugRules(this.ctx);
+    this.floods = new FloodRules(this.ctx);
+    const base = opts.baseline ?? new Baseline();
+    this.mode = opts.learn ? 'learn' : base.size > 0 ? 'detect' : 'off';
+    this.baseline = new BaselineRules(this.ctx, this.mode, base);
+  }
+
+  /** One decode event (the `decode` contract). */
+  event(ev: DecodeEvent): void {
+    this.events++;
+    if (this.firstTs === null) this.firstTs = ev.ts;
+    this.lastTs = ev.ts;
+    this.inventory.event(ev);
+    this.matrix.event(ev);
+    if (ev.proto === 'mqtt') {
+      if (ev.type === 'PUBLISH') {
+        const sp = ev.sparkplug as SparkplugInfo | null;
+        if (sp) this.sparkplug.publish(ev, sp);
+      } else {
+        if (ev.type === 'CONNECT') this.sparkplug.connect(ev);
+        this.mqtt.event(ev);
+      }
+      if (ev.type === 'PUBLISH' || ev.type === 'CONNECT') this.floods.mqtt(ev);
+    } else if (ev.proto === 'opcua') {
+      this.opcua.event(ev);
+      this.floods.opcua(ev);
+    }
+    this.baseline.event(ev);
+  }
+
+  /** One flow record, when the flow leaves the table. */
+  flow(r: FlowRecord): void {
+    this.flows++;
+    this.inventory.flow(r);
+    this.matrix.flow(r);
+    this.floods.flow(r);
+    if (r.app === 'mqtt') this.mqtt.flowEnded(flowKey(r.flow));
+  }
+
+  finish(stats: PipelineStats | null, truncated: { file: string; offset: number; reason: string }[] = []): AnalyzerResult {
+    this.opcua.finish();
+    this.baseline.finish();
+    if (stats) this.floods.captureLoss(stats, truncated, this.lastTs ?? new Date(0).toISOString());
+    return {
+      findings: this.findings,
+      inventory: this.inventory,
+      matrix: this.matrix,
+      learned: this.mode === 'learn' ? this.baseline.learned : null,
+      baselineMode: this.mode,
+      rulesWithoutBaseline: this.mode === 'off' ? RULES.filter((r) => r.needsBaseline).map((r) => r.id) : [],
+      counters: {
+        events: this.events,
+        flows: this.flows,
+        findingsDropped: this.findings.dropped,
+        assetsDropped: this.inventory.assets.refused,
+        matrixKeysDropped: this.matrix.refused,
+        floodKeysDropped: this.floods.overflow(),
+        baselineKeysDropped: this.baseline.overflow,
+      },
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+    };
+  }
+}

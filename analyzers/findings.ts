@@ -1,0 +1,152 @@
+/**
+ * The findings engine: deterministic ids (hash of rule + subject), aggregation (one finding per
+ * id with a count, first and last time seen), severity escalation, capped evidence.
+ */
+import { createHash } from 'node:crypto';
+import type { FlowRef } from '../collectors/types.js';
+import type { AnalyzerConfig } from './config.js';
+import { rule } from './rules.js';
+import { severityRank, type Finding, type Severity } from './types.js';
+
+/** Stable finding id: the first 16 hex digits of SHA-256(rule NUL subject). */
+export function findingId(ruleId: string, subject: string): string {
+  return createHash('sha256').update(ruleId).update('\0').update(subject).digest('hex').slice(0, 16);
+}
+
+export interface RaiseInput {
+  subject: string;
+  ts: string;
+  flow?: FlowRef | null;
+  frame?: number | null;
+  /** Event type for the evidence (e.g. `CONNECT`, `MSG ActivateSessionRequest`, `flow`). */
+  type: string;
+  /** One line; a function is called only when the evidence is kept (repeats past the cap cost nothing). */
+  detail: string | (() => string);
+  assets?: string[];
+  severity?: Severity;
+  title?: string;
+  details?: Record<string, unknown>;
+  /** How many occurrences this call stands for (default 1). */
+  count?: number;
+}
+
+export class FindingSet {
+  private readonly byId = new Map<string, Finding>();
+  /** rule NUL subject → finding: spares the hash on repeated occurrences (the hot case). */
+  private readonly byKey = new Map<string, Finding>();
+  private readonly disabled: Set<string>;
+  /** Findings not created because of `maxFindings`. */
+  dropped = 0;
+
+  constructor(private readonly cfg: AnalyzerConfig) {
+    this.disabled = new Set(cfg.disabled);
+  }
+
+  enabled(ruleId: string): boolean {
+    return !this.disabled.has(ruleId);
+  }
+
+  raise(ruleId: string, r: RaiseInput): Finding | null {
+    if (this.disabled.has(ruleId)) return null;
+    const key = ruleId + '\0' + r.subject;
+    let f = this.byKey.get(key);
+    const sevOverride = this.cfg.severity[ruleId];
+    const sev = sevOverride ?? r.severity ?? rule(ruleId).severity;
+    if (!f) {
+      if (this.byId.size >= this.cfg.maxFindings) {
+        this.dropped++;
+        return null;
+      }
+      const def = rule(ruleId);
+      const id = findingId(ruleId, r.subject);
+      f = {
+        id,
+        rule: ruleId,
+        severity: sev,
+        category: def.category,
+        title: r.title ?? def.title,
+        subject: r.subject,
+        firstSeen: r.ts,
+        lastSeen: r.ts,
+        count: 0,
+        flow: r.flow ?? null,
+        assets: [],
+        evidence: [],
+        evidenceDropped: 0,
+        attack: [...def.attack],
+        standards: [...def.standards],
+        details: {},
+      };
+      this.byId.set(id, f);
+      this.byKey.set(key, f);
+    }
+    f.count += r.count ?? 1;
+    if (r.ts < f.firstSeen) f.firstSeen = r.ts;
+    if (r.ts > f.lastSeen) f.lastSeen = r.ts;
+    if (severityRank(sev) > severityRank(f.severity)) {
+      f.severity = sev;
+      if (r.title) f.title = r.title;
+    }
+    if (r.details) Object.assign(f.details, r.details);
+    if (r.assets) for (const a of r.assets) if (f.assets.length < 16 && !f.assets.includes(a)) f.assets.push(a);
+    if (f.evidence.length < this.cfg.maxEvidence) f.evidence.push({ ts: r.ts, flow: r.flow ?? null, frame: r.frame ?? null, type: r.type, detail: typeof r.detail === 'function' ? r.detail() : r.detail });
+    else f.evidenceDropped++;
+    return f;
+  }
+
+  get(id: string): Finding | undefined {
+    return this.byId.get(id);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** All findings, most severe first, then by first time seen. */
+  list(): Finding[] {
+    return [...this.byId.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : 1));
+  }
+}
+
+/** Counts events per key in fixed windows of capture time (floods with absolute thresholds). */
+export class WindowCounter {
+  private readonly state = new Map<string, { start: number; n: number }>();
+  /** Keys not tracked because of the cap. */
+  overflow = 0;
+
+  constructor(
+    private readonly windowSec: number,
+    private readonly max: number,
+    private readonly cap: number,
+  ) {}
+
+  /** Count one event at time `t` (seconds); returns the count within the current window. */
+  hit(key: string, t: number): number {
+    let s = this.state.get(key);
+    if (!s) {
+      if (this.state.size >= this.cap) {
+        this.prune(t);
+        if (this.state.size >= this.cap) {
+          this.overflow++;
+          return 0;
+        }
+      }
+      s = { start: t, n: 0 };
+      this.state.set(key, s);
+    }
+    if (t - s.start >= this.windowSec || t < s.start) {
+      s.start = t;
+      s.n = 0;
+    }
+    return ++s.n;
+  }
+
+  /** True when this count is over the threshold. */
+  over(n: number): boolean {
+    return n > this.max;
+  }
+
+  private prune(t: number): void {
+    for (const [k, s] of this.state) if (t - s.start >= this.windowSec) this.state.delete(k);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Asset inventory from decode events and flow records: assets by IP address (the decode contract
+ * carries no MAC address, so assets are keyed by IP only), their roles, identities, protocols and
+ * server ports, first and last time seen. Every per-asset set is capped.
+ */
+import type { DecodeEvent } from '../collectors/types.js';
+import type { FlowRecord } from '../collectors/net/flow.js';
+import { capAdd, CappedMap } from './util.js';
+
+export type Role =
+  | 'mqtt-broker'
+  | 'mqtt-client'
+  | 'opcua-server'
+  | 'opcua-client'
+  | 'sparkplug-edge-node'
+  | 'sparkplug-host';
+
+export interface Asset {
+  ip: string;
+  firstSeen: string;
+  lastSeen: string;
+  roles: Set<Role>;
+  protocols: Set<string>;
+  /** Ports this asset serves on (as the server side of a flow). */
+  serverPorts: Set<number>;
+  /** Identities seen: `mqtt-client-id:…`, `mqtt-user:…`, `opcua-app-uri:…`, `opcua-product-uri:…`, `cert-sha1:…`, `sparkplug-node:…`, `sparkplug-host:…`. */
+  identities: Set<string>;
+  /** Identities not kept because of the cap. */
+  identitiesDropped: number;
+  messages: number;
+}
+
+/** Per-asset caps: identities and ports kept. */
+const MAX_IDENTITIES = 64;
+const MAX_PORTS = 32;
+
+interface FlowAssets {
+  client: Asset | undefined;
+  server: Asset | undefined;
+}
+
+export class Inventory {
+  readonly assets: CappedMap<string, Asset>;
+  /** Both ends of a flow, per FlowRef object (decoders reuse one per connection): the hot path skips the lookups. */
+  private readonly byFlow = new WeakMap<object, FlowAssets>();
+
+  constructor(maxAssets: number) {
+    this.assets = new CappedMap(maxAssets);
+  }
+
+  touch(ip: string, ts: string): Asset | undefined {
+    const a = this.assets.obtain(ip, () => ({
+      ip,
+      firstSeen: ts,
+      lastSeen: ts,
+      roles: new Set(),
+      protocols: new Set(),
+      serverPorts: new Set(),
+      identities: new Set(),
+      identitiesDropped: 0,
+      messages: 0,
+    }));
+    if (a) {
+      if (ts > a.lastSeen) a.lastSeen = ts;
+      if (ts < a.firstSeen) a.firstSeen = ts;
+    }
+    return a;
+  }
+
+  identity(a: Asset | undefined, id: string): void {
+    if (a && !capAdd(a.identities, id, MAX_IDENTITIES)) a.identitiesDropped++;
+  }
+
+  /** Account one event: both ends, roles from the protocol, identities from its fields. */
+  event(ev: DecodeEvent): void {
+    const f = ev.flow;
+    const ts = ev.ts;
+    let fa = this.byFlow.get(f);
+    const proto = ev.proto;
+    if (fa === undefined) {
+      fa = { client: this.touch(f.src, ts), server: this.touch(f.dst, ts) };
+      this.byFlow.set(f, fa);
+      const { client, server } = fa;
+      client?.protocols.add(proto);
+      server?.protocols.add(proto);
+      if (server) capAdd(server.serverPorts, f.dport, MAX_PORTS);
+      if (proto === 'mqtt' || proto === 'mqtt-tls') {
+        client?.roles.add('mqtt-client');
+        server?.roles.add('mqtt-broker');
+      } else if (proto === 'opcua') {
+        client?.roles.add('opcua-client');
+        server?.roles.add('opcua-server');
+      }
+    }
+    const { client, server } = fa;
+    if (client && ts > client.lastSeen) client.lastSeen = ts;
+    if (server && ts > server.lastSeen) server.lastSeen = ts;
+    if (ev.dir === 'c2s') {
+      if (client) client.messages++;
+    } else if (server) server.messages++;
+    if (proto === 'mqtt' || proto === 'mqtt-tls') {
+      if (ev.type === 'CONNECT') {
+        if (typeof ev.clientId === 'string' && ev.clientId) this.identity(client, `mqtt-client-id:${ev.clientId}`);
+        if (typeof ev.username === 'string' && ev.username) this.identity(client, `mqtt-user:${ev.username}`);
+      } else if (ev.type === 'PUBLISH' && ev.dir === 'c2s' && ev.sparkplug) {
+        const sp = ev.sparkplug as { msgType: string; group: string | null; edgeNode: string | null; hostId: string | null };
+        const t = sp.msgType;
+        if (t === 'NBIRTH' || t === 'NDATA' || t === 'DBIRTH' || t === 'DDATA') {
+          if (client && !client.roles.has('sparkplug-edge-node')) client.roles.add('sparkplug-edge-node');
+          // The node's name from its births (data messages are the hot path; a node without a
+          // birth is what sparkplug.data-before-birth reports).
+          if (t === 'NBIRTH') this.identity(client, `sparkplug-node:${sp.group}/${sp.edgeNode}`);
+        } else if (t === 'STATE' || t === 'NCMD' || t === 'DCMD') {
+          if (client && !client.roles.has('sparkplug-host')) client.roles.add('sparkplug-host');
+          if (t === 'STATE' && sp.hostId) this.identity(client, `sparkplug-host:${sp.hostId}`);
+        }
+      }
+    } else if (proto === 'opcua') {
+      if (ev.type === 'certificate' && typeof ev.thumbprint === 'string') {
+        this.identity(ev.dir === 'c2s' ? client : server, `cert-sha1:${ev.thumbprint}`);
+      } else if (ev.service === 'CreateSessionRequest') {
+        const app = ev.client as { applicationUri?: string | null; productUri?: string | null } | undefined;
+        if (app?.applicationUri) this.identity(client, `opcua-app-uri:${app.applicationUri}`);
+        if (app?.productUri) this.identity(client, `opcua-product-uri:${app.productUri}`);
+      } else if (ev.service === 'GetEndpointsResponse' || ev.service === 'CreateSessionResponse') {
+        const eps = ev.endpoints as { serverApplicationUri?: string | null }[] | undefined;
+        if (Array.isArray(eps) && eps[0]?.serverApplicationUri) this.identity(server, `opcua-app-uri:${eps[0].serverApplicationUri}`);
+      }
+    }
+  }
+
+  /** A flow record of a watched protocol: both ends are assets even when no message was decoded. */
+  flow(r: FlowRecord): void {
+    if (!r.app) return; // only the protocols otwatch watches make assets
+    const client = this.touch(r.flow.src, r.start);
+    const server = this.touch(r.flow.dst, r.start);
+    if (client && r.end > client.lastSeen) client.lastSeen = r.end;
+    if (server && r.end > server.lastSeen) server.lastSeen = r.end;
+    if (server) capAdd(server.serverPorts, r.flow.dport, MAX_PORTS);
+  }
+
+  list(): Asset[] {
+    return [...this.assets.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  }
+}
+
+/** An asset as JSON (sets as sorted arrays). */
+export function assetJson(a: Asset): Record<string, unknown> {
+  return {
+    ip: a.ip,
+    firstSeen: a.firstSeen,
+    lastSeen: a.lastSeen,
+    roles: [...a.roles].sort(),
+    protocols: [...a.protocols].sort(),
+    serverPorts: [...a.serverPorts].sort((x, y) => x - y),
+    identities: [...a.identities].sort(),
+    identitiesDropped: a.identitiesDropped,
+    messages: a.messages,
+  };
+}

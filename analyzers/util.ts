@@ -1,0 +1,118 @@
+/** Small helpers shared by the analyzers: capture-time parsing, keys, capped sets. */
+import type { FlowRef } from '../collectors/types.js';
+
+let lastSecKey = '';
+let lastSecVal = 0;
+
+/**
+ * Seconds since the epoch of a decode-contract timestamp (`YYYY-MM-DDTHH:MM:SS.ffffffZ`). The
+ * whole-second part is cached: consecutive events mostly share it, and Date.parse is the cost.
+ */
+export function tsSeconds(ts: string): number {
+  if (lastSecKey.length !== 19 || !ts.startsWith(lastSecKey)) {
+    const key = ts.slice(0, 19);
+    const v = Date.parse(key + 'Z');
+    if (Number.isNaN(v)) return 0;
+    lastSecKey = key;
+    lastSecVal = v / 1000;
+  }
+  // The fraction, digit by digit: no substring allocated on the hot path.
+  if (ts.charCodeAt(19) !== 46) return lastSecVal;
+  let frac = 0;
+  let scale = 0.1;
+  for (let i = 20; i < ts.length; i++) {
+    const d = ts.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    frac += d * scale;
+    scale /= 10;
+  }
+  return lastSecVal + frac;
+}
+
+/** `ip:port` of the server side of a flow (flows in events are client → server). */
+export function serverOf(f: FlowRef): string {
+  return endpoint(f.dst, f.dport);
+}
+
+export function endpoint(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+const flowKeys = new WeakMap<FlowRef, string>();
+
+/** A string key for a flow, cached per FlowRef object (decoders reuse them per connection). */
+export function flowKey(f: FlowRef): string {
+  let k = flowKeys.get(f);
+  if (k === undefined) {
+    k = `${f.src}|${f.sport}|${f.dst}|${f.dport}${f.vlan && f.vlan.length ? '|' + f.vlan.join('.') : ''}`;
+    flowKeys.set(f, k);
+  }
+  return k;
+}
+
+/** Truncate a wire string for output, keeping its original length visible. */
+export function clip(s: unknown, max = 80): string {
+  const str = typeof s === 'string' ? s : String(s);
+  return str.length <= max ? str : `${str.slice(0, max)}…(${str.length})`;
+}
+
+/** Add to a set unless it holds `cap` items already; returns false when the item was dropped. */
+export function capAdd<T>(set: Set<T>, v: T, cap: number): boolean {
+  if (set.has(v)) return true;
+  if (set.size >= cap) return false;
+  set.add(v);
+  return true;
+}
+
+/**
+ * A map that refuses new keys beyond a cap and counts what it refused. It wraps a Map rather
+ * than extending it: V8 keeps plain Map calls fast, subclass calls are slower on the hot path.
+ */
+export class CappedMap<K, V> {
+  refused = 0;
+  private readonly m = new Map<K, V>();
+  constructor(readonly cap: number) {}
+  get size(): number {
+    return this.m.size;
+  }
+  get(k: K): V | undefined {
+    return this.m.get(k);
+  }
+  has(k: K): boolean {
+    return this.m.has(k);
+  }
+  /** Set, unless the key is new and the map is full (then counted in `refused`). */
+  set(k: K, v: V): boolean {
+    if (this.m.size >= this.cap && !this.m.has(k)) {
+      this.refused++;
+      return false;
+    }
+    this.m.set(k, v);
+    return true;
+  }
+  delete(k: K): boolean {
+    return this.m.delete(k);
+  }
+  values(): IterableIterator<V> {
+    return this.m.values();
+  }
+  keys(): IterableIterator<K> {
+    return this.m.keys();
+  }
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.m[Symbol.iterator]();
+  }
+  /** Get, or create with `make` when there is room; undefined when the cap refused it. */
+  obtain(k: K, make: () => V): V | undefined {
+    let v = this.m.get(k);
+    if (v === undefined) {
+      if (this.m.size >= this.cap) {
+        this.refused++;
+        return undefined;
+      }
+      v = make();
+      this.m.set(k, v);
+    }
+    return v;
+  }
+}
