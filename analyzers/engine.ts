@@ -14,6 +14,8 @@ import { Inventory } from './inventory.js';
 import { Matrix } from './matrix.js';
 import { MqttRules } from './mqtt.js';
 import { OpcuaRules } from './opcua.js';
+import { PkiRules } from './pki.js';
+import type { WireInventory } from '../pki/wirecheck.js';
 import { RULES } from './rules.js';
 import { SparkplugRules, type SparkplugInfo } from './sparkplug.js';
 import { flowKey } from './util.js';
@@ -41,6 +43,7 @@ export class Analyzer {
   private readonly ctx: RuleContext;
   private readonly mqtt: MqttRules;
   private readonly opcua: OpcuaRules;
+  private readonly pki: PkiRules;
   private readonly sparkplug: SparkplugRules;
   private readonly floods: FloodRules;
   private readonly baseline: BaselineRules;
@@ -54,13 +57,14 @@ export class Analyzer {
    * @param baseline the stored baseline; with `learn` it records, with a non-empty one it detects,
    * otherwise the baseline rules are reported as not evaluated.
    */
-  constructor(readonly cfg: AnalyzerConfig, opts: { learn?: boolean; baseline?: Baseline } = {}) {
+  constructor(readonly cfg: AnalyzerConfig, opts: { learn?: boolean; baseline?: Baseline; pkiInventory?: WireInventory | null } = {}) {
     this.findings = new FindingSet(cfg);
     this.inventory = new Inventory(cfg.maxAssets);
     this.matrix = new Matrix(cfg.maxKeysPerMap);
     this.ctx = { cfg, findings: this.findings };
     this.mqtt = new MqttRules(this.ctx);
     this.opcua = new OpcuaRules(this.ctx);
+    this.pki = new PkiRules(this.ctx, opts.pkiInventory ?? null);
     this.sparkplug = new SparkplugRules(this.ctx);
     this.floods = new FloodRules(this.ctx);
     const base = opts.baseline ?? new Baseline();
@@ -87,6 +91,7 @@ export class Analyzer {
     } else if (ev.proto === 'opcua') {
       this.opcua.event(ev);
       this.floods.opcua(ev);
+      if (ev.type === 'certificate') this.pki.event(ev);
     }
     this.baseline.event(ev);
   }

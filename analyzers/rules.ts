@@ -85,6 +85,15 @@ export const RULES: readonly RuleDef[] = [
   R('mqtt.client-id-takeover', 'integrity', 'high', 'MQTT client id taken over',
     'A CONNECT with the client id of a connection still open from another address (the broker drops the first one); low from the same address.', ['T0849', 'T0830'], ['SR1.2', 'SR3.8']),
   // --- baseline rules
+  // --- PKI wire check (needs --pki-dir): certificates on the wire against the PKI inventory
+  R('pki.revoked-in-use', 'integrity', 'critical', 'Revoked OPC UA certificate still in use',
+    'A certificate our PKI revoked is presented on the wire after its revocation date.', ['T0849', 'T0859'], ['SR1.8', 'SR1.9']),
+  R('pki.rotation-not-applied', 'posture', 'medium', 'OPC UA certificate rotation not applied',
+    'A server or client still presents a certificate after a newer one was issued for its ApplicationUri.', ['T0830'], ['SR1.8']),
+  R('pki.unknown-issuer', 'posture', 'medium', 'OPC UA certificate from an issuer the PKI does not know',
+    'A certificate on the wire that none of our CAs signed (self-signed or a foreign CA).', ['T0849'], ['SR1.2', 'SR1.8']),
+  R('pki.unrecorded-certificate', 'integrity', 'high', 'OPC UA certificate signed by our CA but not in the inventory',
+    'A certificate whose signature verifies with one of our CA keys but that the PKI never recorded: the CA key was used outside otwatch, or a record was lost.', ['T0849'], ['SR1.8', 'SR1.9']),
   R('net.new-asset', 'inventory', 'medium', 'New asset', 'An address not in the baseline talks MQTT or OPC UA.', ['T0846'], ['SR7.8', 'SR5.1'], true),
   R('net.new-connection', 'inventory', 'medium', 'New connection', 'A client → server:port (application) pair not in the baseline.', ['T0846', 'T0886'], ['SR5.1', 'SR5.2'], true),
   R('mqtt.unauthorized-publish', 'integrity', 'high', 'MQTT publish by an unexpected publisher',

@@ -7,7 +7,10 @@
  * mode 0600); without it the store lives in memory for this run only, so learning (`--learn`)
  * needs `--db`.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { openSqliteInventory, type PkiInventory } from '../pki/inventory.js';
+import { pkiLayout } from '../pki/layout.js';
 import { defaultProtocols } from '../collectors/protocols.js';
 import type { DecodeEvent, ProtocolSpec } from '../collectors/types.js';
 import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from '../analyzers/config.js';
@@ -31,6 +34,9 @@ Options:
   --learn                 record the traffic as the baseline (needs --db); later runs on the
                           same --db detect what differs
   --config FILE           JSON file of thresholds and rule settings (analyzers/README.md)
+  --pki-dir DIR           match certificates seen on the wire against this PKI's inventory
+                          (rules pki.revoked-in-use, pki.rotation-not-applied, pki.unknown-issuer,
+                          pki.unrecorded-certificate)
   --format table|ndjson   output format (default: table)
   --fail-on SEVERITY      exit 1 when a finding at or above low|medium|high|critical was raised
   -h, --help              this help
@@ -54,6 +60,14 @@ export interface AnalysisSummary {
 /** The protocols to decode (all registered decoders). */
 export function analyzerProtocols(): ProtocolSpec[] {
   return defaultProtocols();
+}
+
+/** Open the PKI inventory of --pki-dir read-only in spirit (the wire check only reads it). */
+function openPkiInventory(dir: string | undefined): PkiInventory | null {
+  if (dir === undefined) return null;
+  const path = pkiLayout(dir).inventory;
+  if (!existsSync(path)) throw new UsageError('OTW_ERR_USAGE', `--pki-dir ${dir}: no PKI inventory (${path}); create one with otwatch pki init`);
+  return openSqliteInventory(path);
 }
 
 /** Open the store named by --db (exit 2 with one line when it cannot be). */
@@ -97,6 +111,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
       db: { type: 'string' },
       learn: { type: 'boolean', default: false },
       config: { type: 'string' },
+      'pki-dir': { type: 'string' },
       'fail-on': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -110,10 +125,11 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
   const failOn = parseSeverity(values['fail-on'], '--fail-on');
   if (values.learn && values.db === undefined) throw new UsageError('OTW_ERR_USAGE', 'analyze: --learn needs --db FILE to keep the baseline');
   const cfg = loadConfig(values.config);
+  const pkiInventory = openPkiInventory(values['pki-dir']);
   const store = openStore(values.db);
   try {
     const baseline = store.loadBaseline();
-    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline });
+    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline, pkiInventory });
     const runId = store.beginRun(analyzer.mode, positionals);
     const byProto: Record<string, Record<string, number>> = {};
     const byApp: Record<string, number> = {};
@@ -194,6 +210,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
     return EXIT_OK;
   } finally {
     store.close();
+    pkiInventory?.close();
   }
 }
 
