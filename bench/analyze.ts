@@ -7,7 +7,6 @@
  *
  * OTW_BENCH_MB sets the capture size (default 300, as bench/run.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCapture } from '../collectors/capture/reader.js';
@@ -15,7 +14,7 @@ import { PacketPipeline } from '../collectors/pipeline.js';
 import { resolveConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
 import { analyzerProtocols } from '../cli/analyze.js';
-import { generateBenchCapture } from './gen.js';
+import { benchCapture } from './gen.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cacheDir = join(here, '..', '..', '.cache', 'bench');
@@ -44,9 +43,7 @@ async function timed(file: string, withAnalyzer: boolean, learn: boolean): Promi
 
 export async function benchAnalyze(): Promise<Record<string, number | string>> {
   const mb = Number(process.env.OTW_BENCH_MB ?? 300);
-  mkdirSync(cacheDir, { recursive: true });
-  const file = join(cacheDir, `bench-v1-${mb}mb.pcap`);
-  if (!existsSync(file)) generateBenchCapture(file, { targetBytes: mb * 1024 * 1024 });
+  const file = benchCapture(cacheDir, mb);
   // Alternate the passes so that JIT warm-up and page cache favour neither; keep the best of each.
   const decode1 = await timed(file, false, false);
   const detect1 = await timed(file, true, false);

@@ -6,7 +6,8 @@
  * messages, several small messages coalesced into one segment, delayed pure ACKs, rare
  * retransmissions and reordering, connection churn.
  */
-import { openSync, writeSync, closeSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import sparkplugPayload from 'sparkplug-payload';
 import { BinaryStream } from 'node-opcua-binary-stream';
@@ -608,6 +609,17 @@ function encodeBody(obj: { schema: { encodingDefaultBinary?: unknown }; binarySt
   encodeExpandedNodeId(obj.schema.encodingDefaultBinary as never, bs);
   obj.encode(bs);
   return Buffer.from(bs.buffer.subarray(0, bs.length));
+}
+
+/** Bumped whenever the generator's output changes, so cached captures are regenerated. */
+export const GEN_VERSION = 2;
+
+/** The cached benchmark capture of `mb` MB under `cacheDir`, generated on first use. */
+export function benchCapture(cacheDir: string, mb: number): string {
+  mkdirSync(cacheDir, { recursive: true });
+  const file = join(cacheDir, `bench-v${GEN_VERSION}-${mb}mb.pcap`);
+  if (!existsSync(file)) generateBenchCapture(file, { targetBytes: mb * 1024 * 1024 });
+  return file;
 }
 
 /** Write the bench capture to `path` (atomically: a temp file renamed at the end). */

@@ -6,15 +6,14 @@
  * OTW_BENCH_MB sets the capture size (default 300); OTW_BENCH_SKIP_TSHARK=1 skips tshark.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateBenchCapture } from './gen.js';
+import { benchCapture } from './gen.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const cacheDir = join(root, '.cache', 'bench');
-const GEN_VERSION = 2;
 
 interface Row {
   name: string;
@@ -55,14 +54,9 @@ async function optionalBench(modulePath: string, fn: string): Promise<Record<str
 }
 
 async function main(): Promise<void> {
-  mkdirSync(cacheDir, { recursive: true });
   const mb = Number(process.env.OTW_BENCH_MB ?? 300);
-  const file = join(cacheDir, `bench-v${GEN_VERSION}-${mb}mb.pcap`);
-  if (!existsSync(file)) {
-    process.stderr.write(`generating ${mb} MB benchmark capture at ${file} (once) ...\n`);
-    const g = generateBenchCapture(file, { targetBytes: mb * 1024 * 1024 });
-    process.stderr.write(`  ${fmt(g.packets)} packets, ${fmt(g.connections)} connections, ${fmt(g.mqttMessages)} MQTT and ${fmt(g.opcuaMessages)} OPC UA messages\n`);
-  }
+  process.stderr.write(`benchmark capture: ${mb} MB (generated once under ${cacheDir}) ...\n`);
+  const file = benchCapture(cacheDir, mb);
   const size = statSync(file).size;
   const rows: Row[] = [];
   for (const mode of ['read', 'flows', 'decode']) {
