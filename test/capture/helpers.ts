@@ -94,17 +94,7 @@ export function readChunked(buf: Uint8Array, size: number): { packets: Pkt[]; su
   return readSplit(buf, cuts);
 }
 
-/** Deterministic PRNG (mulberry32) for seeded random tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.js';
 
 /** A digest of packets (metadata and contents), to compare many runs quickly. */
 export function fingerprint(packets: Pkt[]): string {

@@ -1,17 +1,16 @@
-/** A small seeded PRNG (mulberry32) for fuzzing: the same seed gives the same cases. */
+/** A seeded PRNG with helpers for fuzzing: the same seed gives the same cases. */
+import { prng } from '../support/prng.js';
+
 export class Prng {
-  private s: number;
+  private readonly f: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.f = prng(seed);
   }
   next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.f();
   }
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return Math.floor(this.f() * n);
   }
   bytes(n: number): Uint8Array {
     const b = new Uint8Array(n);

@@ -200,17 +200,9 @@ export function oracleKeys(o: OraclePacket[]): string[] {
   return o.map((p) => packetKey(p.cmd, p.topic, p.qos, p.messageId)).sort();
 }
 
-/** A deterministic PRNG (mulberry32) for sampled cuts and mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../support/prng.js';
+
+export { rng };
 
 /**
  * Split-anywhere check of one recorded flow: byte-at-a-time, and a single cut at every byte

@@ -3,7 +3,6 @@
  * (OPC 10000-12 §7.10), its own temporary PKI folder, and two users: `admin` with the
  * SecurityAdmin role and `operator` without it. Anonymous sessions are allowed (to be refused).
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   OPCUAServer, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, makeRoles, WellKnownRoles, nodesets,
@@ -13,17 +12,9 @@ import { installPushCertificateManagementOnServer } from 'node-opcua-server-conf
 /** Passwords of the test users. */
 export const USERS = { admin: 'admin-secret-1', operator: 'operator-secret-1' } as const;
 
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/net.js';
+
+export { freePort };
 
 /** A running test server. */
 export interface TestServer {

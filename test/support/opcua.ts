@@ -4,7 +4,6 @@
  * each TCP stream of a capture to a StreamConsumer, and tshark's view of the same capture.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DecodeEvent, FlowContext, FlowRef, ProtocolSpec, StreamConsumer } from '../../collectors/types.js';
@@ -217,17 +216,9 @@ export async function tsharkOpcua(file: string, ports: number[] = []): Promise<{
 // ---------------------------------------------------------------------------------------------
 // Real peers: node-opcua server and clients.
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './net.js';
+
+export { freePort };
 
 export interface TestServer {
   port: number;
@@ -540,14 +531,4 @@ export function sideBytes(st: TcpStream, side: 0 | 1): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A deterministic PRNG (mulberry32) for reproducible random tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.js';
