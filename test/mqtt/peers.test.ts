@@ -237,7 +237,10 @@ describe.skipIf(!ready)('MQTT picked up mid-stream (capture started after the CO
   let port: number;
 
   beforeAll(async () => {
-    const broker = await startMosquitto();
+    // Without the handshake, only ports tell which side serves while the traffic is PUBLISH/PUBACK
+    // (both directions carry both). Brokers listen below the ephemeral range (1883 in a plant); a
+    // kernel-chosen test port may be above the client's and made this test flaky under load.
+    const broker = await startBrokerBelowEphemeral();
     port = broker.port;
     dir = mkdtempSync(join(tmpdir(), 'otwatch-mqtt-mid-'));
     file = join(dir, 'mid.pcap');
@@ -336,3 +339,14 @@ describe.skipIf(!ready)('MQTT over TLS (mosquitto TLS listener, mqtts client)', 
     }
   });
 });
+
+/** A mosquitto on a port below Linux's ephemeral range (32768+), as real brokers are. */
+async function startBrokerBelowEphemeral(): Promise<Awaited<ReturnType<typeof startMosquitto>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startMosquitto({ port: 20000 + Math.floor(Math.random() * 10000) });
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
+}
