@@ -21,6 +21,9 @@ Commands:
   findings               list the findings of a store (--db FILE)
   assets                 list the asset inventory of a store (--db FILE)
   baseline <subcommand>  export, import, list, approve or remove learned baseline entries
+  serve                  the SOC REST API (HTTPS; /api/v1, OpenAPI at /api/v1/openapi.json)
+  token <subcommand>     API tokens: create, list, revoke (--db FILE --role ROLE)
+  user <subcommand>      local users for the API login: add, passwd, remove
   capture --interface IF live capture (libpcap) decoded like decode; drops reported on stderr
   sensor --config FILE   continuous capture service (systemd unit in deploy/)
   pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
@@ -75,6 +78,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'baseline': {
         const { baselineCommand } = await import('./baseline.js');
         return await baselineCommand(rest, io);
+      }
+      case 'serve': {
+        const { serveCommand } = await import('./serve.js');
+        return await serveCommand(rest, io);
+      }
+      case 'token': {
+        const { tokenCommand } = await import('./token.js');
+        return await tokenCommand(rest, io);
+      }
+      case 'user': {
+        const { userCommand } = await import('./user.js');
+        return await userCommand(rest, io);
       }
       case 'capture': {
         const { captureCommand } = await import('./capture.js');

@@ -122,4 +122,84 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, key)
   );
   `,
+  // 2: the API (issue 8): tokens, local users, sessions, audit log, triage history; an index of
+  // findings by asset and a change feed (both kept by triggers, so writers need not know them).
+  `
+  ALTER TABLE findings ADD COLUMN assignee TEXT;
+  CREATE INDEX findings_last_seen ON findings (last_seen, id);
+  CREATE INDEX findings_first_seen ON findings (first_seen, id);
+  CREATE INDEX findings_sev_last ON findings (severity, last_seen, id);
+  CREATE INDEX findings_status_last ON findings (status, last_seen, id);
+  CREATE INDEX findings_rule_last ON findings (rule, last_seen, id);
+  CREATE INDEX findings_category_last ON findings (category, last_seen, id);
+  CREATE INDEX findings_count ON findings (count, id);
+  CREATE INDEX findings_severity_rank ON findings ((CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END), id);
+  CREATE TABLE finding_assets (
+    finding_id TEXT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    ip TEXT NOT NULL,
+    PRIMARY KEY (ip, finding_id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO finding_assets (finding_id, ip) SELECT f.id, j.value FROM findings f, json_each(f.assets) j WHERE json_valid(f.assets);
+  CREATE TABLE finding_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    finding_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('new', 'changed')),
+    ts TEXT NOT NULL
+  );
+  CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
+    INSERT OR IGNORE INTO finding_assets (finding_id, ip) SELECT NEW.id, value FROM json_each(CASE WHEN json_valid(NEW.assets) THEN NEW.assets ELSE '[]' END);
+    INSERT INTO finding_changes (finding_id, kind, ts) VALUES (NEW.id, 'new', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  END;
+  CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
+    DELETE FROM finding_assets WHERE finding_id = NEW.id AND OLD.assets IS NOT NEW.assets;
+    INSERT OR IGNORE INTO finding_assets (finding_id, ip) SELECT NEW.id, value FROM json_each(CASE WHEN json_valid(NEW.assets) THEN NEW.assets ELSE '[]' END) WHERE OLD.assets IS NOT NEW.assets;
+    INSERT INTO finding_changes (finding_id, kind, ts) VALUES (NEW.id, 'changed', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  END;
+  CREATE TABLE finding_history (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT,
+    assignee TEXT,
+    comment TEXT
+  );
+  CREATE INDEX finding_history_finding ON finding_history (finding_id, id);
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'auditor', 'admin')),
+    hash TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    last_used TEXT,
+    revoked TEXT
+  );
+  CREATE TABLE api_users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'auditor', 'admin')),
+    password TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+  );
+  CREATE TABLE api_sessions (
+    hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES api_users(name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT NOT NULL
+  );
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    ip TEXT,
+    detail TEXT NOT NULL
+  );
+  `,
 ];

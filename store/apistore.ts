@@ -1,0 +1,492 @@
+/**
+ * What the API needs from the store beyond `Store` (schema migration 2): filtered, keyset-paginated
+ * findings; triage with history; tokens, users, sessions; the append-only audit log; the change
+ * feed behind the findings stream. Parameterised SQL only: every value is bound; the only text
+ * spliced into SQL comes from closed tables in this file (sort keys, table names).
+ */
+import type Database from 'better-sqlite3';
+import type { Store, StoredFinding } from './store.js';
+import type { Severity } from '../analyzers/types.js';
+
+export const ROLES = ['viewer', 'analyst', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export const FINDING_STATUSES = ['open', 'acknowledged', 'resolved', 'false-positive', 'approved'] as const;
+export type FindingStatus = (typeof FINDING_STATUSES)[number];
+export const TRIAGE_ACTIONS = ['acknowledge', 'resolve', 'false-positive', 'reopen', 'assign', 'comment'] as const;
+export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
+
+const ACTION_STATUS: Partial<Record<TriageAction, FindingStatus>> = {
+  acknowledge: 'acknowledged',
+  resolve: 'resolved',
+  'false-positive': 'false-positive',
+  reopen: 'open',
+};
+
+/** Sort keys of the findings list: name -> SQL expression (closed table, never user text). */
+export const FINDING_SORTS = {
+  lastSeen: 'last_seen',
+  firstSeen: 'first_seen',
+  severity: "(CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END)",
+  count: 'count',
+} as const;
+export type FindingSortKey = keyof typeof FINDING_SORTS;
+
+export interface FindingFilter {
+  from?: string;
+  to?: string;
+  severity?: Severity[];
+  category?: string[];
+  rule?: string[];
+  asset?: string;
+  status?: string[];
+  q?: string;
+  sort?: FindingSortKey;
+  order?: 'asc' | 'desc';
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface FindingSummary {
+  id: string;
+  rule: string;
+  severity: Severity;
+  category: string;
+  title: string;
+  subject: string;
+  firstSeen: string;
+  lastSeen: string;
+  count: number;
+  assets: string[];
+  attack: string[];
+  standards: string[];
+  status: string;
+  assignee: string | null;
+  firstRun: number;
+  lastRun: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  ts: string;
+  actor: string;
+  action: string;
+  status: string | null;
+  assignee: string | null;
+  comment: string | null;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  outcome: 'ok' | 'denied' | 'failed';
+  status?: number | null;
+  ip?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export class CursorError extends Error {}
+
+type Row = Record<string, unknown>;
+const parse = <T>(s: unknown, dflt: T): T => {
+  if (typeof s !== 'string') return dflt;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return dflt;
+  }
+};
+const now = (): string => new Date().toISOString();
+
+function encodeCursor(v: unknown[]): string {
+  return Buffer.from(JSON.stringify(v)).toString('base64url');
+}
+function decodeCursor(c: string, n: number): unknown[] {
+  const v = parse<unknown>(Buffer.from(c, 'base64url').toString('utf8'), null);
+  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'string' || typeof x === 'number')) throw new CursorError('not a cursor of this list');
+  return v;
+}
+
+function summary(r: Row): FindingSummary {
+  return {
+    id: r.id as string,
+    rule: r.rule as string,
+    severity: r.severity as Severity,
+    category: r.category as string,
+    title: r.title as string,
+    subject: r.subject as string,
+    firstSeen: r.first_seen as string,
+    lastSeen: r.last_seen as string,
+    count: r.count as number,
+    assets: parse(r.assets, []),
+    attack: parse(r.attack, []),
+    standards: parse(r.standards, []),
+    status: r.status as string,
+    assignee: (r.assignee as string | null) ?? null,
+    firstRun: r.first_run as number,
+    lastRun: r.last_run as number,
+  };
+}
+
+const SUMMARY_COLUMNS = 'id, rule, severity, category, title, subject, first_seen, last_seen, count, assets, attack, standards, status, assignee, first_run, last_run';
+
+const cmp = (a: unknown, b: unknown): number => ((a as string | number) < (b as string | number) ? -1 : (a as string | number) > (b as string | number) ? 1 : 0);
+
+const inList = (col: string, vals: readonly unknown[], where: string[], args: unknown[]): void => {
+  where.push(`${col} IN (${vals.map(() => '?').join(', ')})`);
+  args.push(...vals);
+};
+
+/** Tables listed with rowid keyset pages (closed list). */
+const PAGED_TABLES = {
+  connections: 'connections',
+  mqtt_topics: 'mqtt_topics',
+  opcua_nodes: 'opcua_nodes',
+  certificates: 'certificates',
+} as const;
+export type PagedTable = keyof typeof PAGED_TABLES;
+
+export class ApiStore {
+  constructor(readonly store: Store) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  // ---- findings
+
+  /**
+   * One page of findings, newest first by default. `from`/`to` bound the time a finding was
+   * last seen (both ends inclusive), so a time window is an index range. Keyset pagination on (sort key, id): a page
+   * boundary is a value, not an offset, so findings inserted meanwhile never shift later pages
+   * (no duplicate, no skip among findings whose sort key did not change).
+   */
+  findingsPage(f: FindingFilter): Page<FindingSummary> {
+    const key = FINDING_SORTS[f.sort ?? 'lastSeen'];
+    const desc = (f.order ?? 'desc') === 'desc';
+    const cursor = f.cursor ? decodeCursor(f.cursor, 2) : null;
+    // A filter with several values (severity=high&severity=critical) cannot walk one index in
+    // sort order; one query per value each walks its (column, sort key, id) index, and the
+    // pages merge here. Without this SQLite sorts every match (~60 ms per 100 k findings).
+    const split = (['rule', 'category', 'severity', 'status'] as const).find((k) => (f[k]?.length ?? 0) > 1);
+    let rows: Row[];
+    if (split && (key === 'last_seen' || key === 'first_seen' || f.sort === undefined)) {
+      rows = [...new Set(f[split]!)].flatMap((v) => this.findingRows({ ...f, [split]: [v] }, key, desc, cursor));
+      const sign = desc ? -1 : 1;
+      rows.sort((a, b) => sign * (cmp(a.sort_key, b.sort_key) || cmp(a.id, b.id)));
+      rows = rows.slice(0, f.limit + 1);
+    } else rows = this.findingRows(f, key, desc, cursor);
+    const more = rows.length > f.limit;
+    const page = rows.slice(0, f.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(summary), next: more && last ? encodeCursor([last.sort_key as string | number, last.id as string]) : null };
+  }
+
+  private findingRows(f: FindingFilter, key: string, desc: boolean, cursor: unknown[] | null): Row[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.from) {
+      where.push('last_seen >= ?');
+      args.push(f.from);
+    }
+    if (f.to) {
+      where.push('last_seen <= ?');
+      args.push(f.to);
+    }
+    const eqOrIn = (col: string, vals: readonly unknown[] | undefined) => {
+      if (!vals?.length) return;
+      if (vals.length === 1) {
+        where.push(`${col} = ?`);
+        args.push(vals[0]);
+      } else inList(col, vals, where, args);
+    };
+    eqOrIn('severity', f.severity);
+    eqOrIn('category', f.category);
+    eqOrIn('rule', f.rule);
+    eqOrIn('status', f.status);
+    if (f.asset) {
+      where.push('id IN (SELECT finding_id FROM finding_assets WHERE ip = ?)');
+      args.push(f.asset);
+    }
+    if (f.q) {
+      const like = `%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      where.push("(title LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR rule LIKE ? ESCAPE '\\' OR id = ?)");
+      args.push(like, like, like, f.q);
+    }
+    const op = desc ? '<' : '>';
+    if (cursor) {
+      const [k, id] = cursor;
+      // A row value, so SQLite walks the (…, sort key, id) index from the cursor on.
+      where.push(`(${key}, id) ${op} (?, ?)`);
+      args.push(k, id);
+    }
+    const dir = desc ? 'DESC' : 'ASC';
+    const sql = `SELECT ${SUMMARY_COLUMNS}, ${key} AS sort_key FROM findings ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${key} ${dir}, id ${dir} LIMIT ?`;
+    return this.stmt(sql).all(...args, f.limit + 1) as Row[];
+  }
+
+  /** Prepared statements by SQL text (the filters make a bounded set of shapes). */
+  private readonly stmts = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      if (this.stmts.size >= 512) this.stmts.clear();
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
+
+  finding(id: string): (StoredFinding & { assignee: string | null; history: HistoryEntry[] }) | null {
+    const f = this.store.finding(id);
+    if (!f) return null;
+    const r = this.db.prepare('SELECT assignee FROM findings WHERE id = ?').get(id) as { assignee: string | null };
+    return { ...f, assignee: r.assignee, history: this.history(id) };
+  }
+
+  history(id: string): HistoryEntry[] {
+    return this.db.prepare('SELECT id, ts, actor, action, status, assignee, comment FROM finding_history WHERE finding_id = ? ORDER BY id').all(id) as HistoryEntry[];
+  }
+
+  /** Apply a triage action and record it (who, when) in one transaction. Null when no such finding. */
+  triage(id: string, action: TriageAction, actor: string, opts: { assignee?: string | null; comment?: string | null }): HistoryEntry | null {
+    return this.db.transaction((): HistoryEntry | null => {
+      const cur = this.db.prepare('SELECT status, assignee FROM findings WHERE id = ?').get(id) as { status: string; assignee: string | null } | undefined;
+      if (!cur) return null;
+      const status = ACTION_STATUS[action] ?? null;
+      if (status) this.db.prepare('UPDATE findings SET status = ? WHERE id = ?').run(status, id);
+      const assignee = action === 'assign' ? (opts.assignee ?? null) : null;
+      if (action === 'assign') this.db.prepare('UPDATE findings SET assignee = ? WHERE id = ?').run(assignee, id);
+      const ts = now();
+      const r = this.db
+        .prepare('INSERT INTO finding_history (finding_id, ts, actor, action, status, assignee, comment) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, ts, actor, action, status, assignee, opts.comment ?? null);
+      return { id: Number(r.lastInsertRowid), ts, actor, action, status, assignee, comment: opts.comment ?? null };
+    })();
+  }
+
+  /** The change feed: findings inserted or updated after `seq`. */
+  changesSince(seq: number, limit = 500): { seq: number; findingId: string; kind: 'new' | 'changed' }[] {
+    return (this.db.prepare('SELECT seq, finding_id, kind FROM finding_changes WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as Row[]).map((r) => ({
+      seq: r.seq as number,
+      findingId: r.finding_id as string,
+      kind: r.kind as 'new' | 'changed',
+    }));
+  }
+
+  lastChangeSeq(): number {
+    return (this.db.prepare('SELECT coalesce(max(seq), 0) AS s FROM finding_changes').get() as { s: number }).s;
+  }
+
+  findingSummary(id: string): FindingSummary | null {
+    const r = this.db.prepare('SELECT * FROM findings WHERE id = ?').get(id) as Row | undefined;
+    return r ? summary(r) : null;
+  }
+
+  // ---- inventory
+
+  assetsPage(limit: number, cursor?: string, filter: { role?: string; protocol?: string } = {}): Page<Row> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (cursor) {
+      where.push('ip > ?');
+      args.push(decodeCursor(cursor, 1)[0]);
+    }
+    if (filter.role) {
+      where.push('EXISTS (SELECT 1 FROM json_each(assets.roles) WHERE value = ?)');
+      args.push(filter.role);
+    }
+    if (filter.protocol) {
+      where.push('EXISTS (SELECT 1 FROM json_each(assets.protocols) WHERE value = ?)');
+      args.push(filter.protocol);
+    }
+    const rows = this.db.prepare(`SELECT * FROM assets ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ip LIMIT ?`).all(...args, limit + 1) as Row[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit).map(assetRow);
+    return { items: page, next: more ? encodeCursor([page[page.length - 1].ip as string]) : null };
+  }
+
+  asset(ip: string): Row | null {
+    const r = this.db.prepare('SELECT * FROM assets WHERE ip = ?').get(ip) as Row | undefined;
+    return r ? assetRow(r) : null;
+  }
+
+  tablePage(name: PagedTable, limit: number, cursor?: string): Page<Row> {
+    const table = PAGED_TABLES[name];
+    if (!table) throw new Error(`no table ${String(name)}`);
+    const after = cursor ? (decodeCursor(cursor, 1)[0] as number) : 0;
+    const rows = this.db.prepare(`SELECT rowid AS _rowid, * FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(after, limit + 1) as Row[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const next = more ? encodeCursor([page[page.length - 1]._rowid as number]) : null;
+    return { items: page.map(camel), next };
+  }
+
+  runsPage(limit: number, cursor?: string): Page<Row> {
+    const before = cursor ? (decodeCursor(cursor, 1)[0] as number) : Number.MAX_SAFE_INTEGER;
+    const rows = this.db
+      .prepare('SELECT id, started, finished, status, mode, captures, first_ts, last_ts, packets, events, flows FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?')
+      .all(before, limit + 1) as Row[];
+    const more = rows.length > limit;
+    const page: Row[] = rows.slice(0, limit).map((r) => ({ ...camel(r), captures: parse(r.captures, []) }));
+    return { items: page, next: more ? encodeCursor([page[page.length - 1].id as number]) : null };
+  }
+
+  // ---- tokens
+
+  createToken(name: string, role: Role, hash: string, createdBy: string): { id: number; name: string; role: Role; created: string } {
+    const created = now();
+    const r = this.db.prepare('INSERT INTO api_tokens (name, role, hash, created, created_by) VALUES (?, ?, ?, ?, ?)').run(name, role, hash, created, createdBy);
+    return { id: Number(r.lastInsertRowid), name, role, created };
+  }
+
+  tokenNameTaken(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM api_tokens WHERE name = ?').get(name) !== undefined;
+  }
+
+  tokens(): { id: number; name: string; role: Role; created: string; createdBy: string; lastUsed: string | null; revoked: string | null }[] {
+    return (this.db.prepare('SELECT id, name, role, created, created_by, last_used, revoked FROM api_tokens ORDER BY id').all() as Row[]).map((r) => ({
+      id: r.id as number,
+      name: r.name as string,
+      role: r.role as Role,
+      created: r.created as string,
+      createdBy: r.created_by as string,
+      lastUsed: (r.last_used as string | null) ?? null,
+      revoked: (r.revoked as string | null) ?? null,
+    }));
+  }
+
+  /** The live (not revoked) token with this hash. */
+  tokenByHash(hash: string): { id: number; name: string; role: Role } | null {
+    const r = this.stmt('SELECT id, name, role FROM api_tokens WHERE hash = ? AND revoked IS NULL').get(hash) as { id: number; name: string; role: Role } | undefined;
+    return r ?? null;
+  }
+
+  touchToken(id: number): void {
+    this.db.prepare('UPDATE api_tokens SET last_used = ? WHERE id = ?').run(now(), id);
+  }
+
+  /** Revoke by name or numeric id; false when no live token matched. */
+  revokeToken(nameOrId: string): boolean {
+    const byId = /^\d+$/.test(nameOrId) ? Number(nameOrId) : -1;
+    return this.db.prepare('UPDATE api_tokens SET revoked = ? WHERE (name = ? OR id = ?) AND revoked IS NULL').run(now(), nameOrId, byId).changes > 0;
+  }
+
+  // ---- users and sessions
+
+  addUser(name: string, role: Role, passwordHash: string): boolean {
+    const t = now();
+    return this.db.prepare('INSERT OR IGNORE INTO api_users (name, role, password, created, updated) VALUES (?, ?, ?, ?, ?)').run(name, role, passwordHash, t, t).changes > 0;
+  }
+
+  setPassword(name: string, passwordHash: string): boolean {
+    return this.db.transaction(() => {
+      const ok = this.db.prepare('UPDATE api_users SET password = ?, updated = ? WHERE name = ?').run(passwordHash, now(), name).changes > 0;
+      // A new password ends the sessions opened with the old one.
+      if (ok) this.db.prepare('DELETE FROM api_sessions WHERE user = ?').run(name);
+      return ok;
+    })();
+  }
+
+  removeUser(name: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM api_sessions WHERE user = ?').run(name);
+      return this.db.prepare('DELETE FROM api_users WHERE name = ?').run(name).changes > 0;
+    })();
+  }
+
+  user(name: string): { name: string; role: Role; password: string } | null {
+    return (this.db.prepare('SELECT name, role, password FROM api_users WHERE name = ?').get(name) as { name: string; role: Role; password: string } | undefined) ?? null;
+  }
+
+  users(): { name: string; role: Role; created: string; updated: string }[] {
+    return this.db.prepare('SELECT name, role, created, updated FROM api_users ORDER BY name').all() as { name: string; role: Role; created: string; updated: string }[];
+  }
+
+  createSession(hash: string, user: string, csrf: string, ttlMs: number): string {
+    const t = Date.now();
+    const expires = new Date(t + ttlMs).toISOString();
+    this.db.prepare('DELETE FROM api_sessions WHERE expires < ?').run(new Date(t).toISOString());
+    this.db.prepare('INSERT INTO api_sessions (hash, user, csrf, created, expires) VALUES (?, ?, ?, ?, ?)').run(hash, user, csrf, new Date(t).toISOString(), expires);
+    return expires;
+  }
+
+  /** The live session with this hash and its user's current role. */
+  session(hash: string): { user: string; role: Role; csrf: string } | null {
+    const r = this.stmt('SELECT s.user AS user, u.role AS role, s.csrf AS csrf FROM api_sessions s JOIN api_users u ON u.name = s.user WHERE s.hash = ? AND s.expires > ?').get(hash, now()) as { user: string; role: Role; csrf: string } | undefined;
+    return r ?? null;
+  }
+
+  deleteSession(hash: string): void {
+    this.db.prepare('DELETE FROM api_sessions WHERE hash = ?').run(hash);
+  }
+
+  // ---- audit log (append only: no method updates or deletes it)
+
+  audit(e: AuditEntry): void {
+    this.db
+      .prepare('INSERT INTO audit_log (ts, actor, action, target, outcome, status, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(now(), e.actor, e.action, e.target ?? null, e.outcome, e.status ?? null, e.ip ?? null, JSON.stringify(e.detail ?? {}));
+  }
+
+  auditPage(limit: number, cursor?: string, filter: { actor?: string; action?: string } = {}): Page<Row> {
+    const where = ['id < ?'];
+    const args: unknown[] = [cursor ? (decodeCursor(cursor, 1)[0] as number) : Number.MAX_SAFE_INTEGER];
+    if (filter.actor) {
+      where.push('actor = ?');
+      args.push(filter.actor);
+    }
+    if (filter.action) {
+      where.push('action = ?');
+      args.push(filter.action);
+    }
+    const rows = this.db.prepare(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, limit + 1) as Row[];
+    const more = rows.length > limit;
+    const page: Row[] = rows.slice(0, limit).map((r) => ({ ...r, detail: parse(r.detail, {}) }));
+    return { items: page, next: more ? encodeCursor([page[page.length - 1].id as number]) : null };
+  }
+
+  counts(): Record<string, number> {
+    const c = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      findings: c('SELECT count(*) AS n FROM findings'),
+      assets: c('SELECT count(*) AS n FROM assets'),
+      runs: c('SELECT count(*) AS n FROM runs'),
+      auditEntries: c('SELECT count(*) AS n FROM audit_log'),
+    };
+  }
+
+  findingsByStatusSeverity(): { status: string; severity: string; n: number }[] {
+    return this.db.prepare('SELECT status, severity, count(*) AS n FROM findings GROUP BY status, severity').all() as { status: string; severity: string; n: number }[];
+  }
+}
+
+function assetRow(r: Row): Row {
+  return {
+    ip: r.ip,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    roles: parse(r.roles, []),
+    protocols: parse(r.protocols, []),
+    serverPorts: parse(r.server_ports, []),
+    identities: parse(r.identities, []),
+    messages: r.messages,
+  };
+}
+
+/** snake_case columns to camelCase keys; JSON-array columns parsed. */
+function camel(r: Row): Row {
+  const o: Row = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (k === '_rowid') continue;
+    const ck = k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    o[ck] = ck === 'sanUris' ? parse(v, []) : v;
+  }
+  return o;
+}
