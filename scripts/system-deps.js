@@ -4,9 +4,11 @@
  * apt-get line to run. Imported by scripts/test.js and scripts/bench (same list, one place).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
-/** [command to look for, Debian package] */
+/** [command to look for (or an absolute path that must exist), Debian package] */
 export const SYSTEM_DEPS = [
+  ['/usr/include/pcap.h', 'libpcap-dev'], // headers for the optional libpcap binding (live capture)
   ['tshark', 'tshark'],
   ['editcap', 'wireshark-common'],
   ['mosquitto', 'mosquitto'],
@@ -19,6 +21,7 @@ export const SYSTEM_DEPS = [
 ];
 
 function have(cmd) {
+  if (cmd.startsWith('/')) return existsSync(cmd);
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
