@@ -5,7 +5,7 @@
  * spliced into SQL comes from closed tables in this file (sort keys, table names).
  */
 import type Database from 'better-sqlite3';
-import type { Store, StoredFinding } from './store.js';
+import { assetRow, parse, type Store, type StoredFinding } from './store.js';
 import type { Severity } from '../analyzers/types.js';
 
 export const ROLES = ['viewer', 'analyst', 'auditor', 'admin'] as const;
@@ -94,14 +94,6 @@ export interface Page<T> {
 export class CursorError extends Error {}
 
 type Row = Record<string, unknown>;
-const parse = <T>(s: unknown, dflt: T): T => {
-  if (typeof s !== 'string') return dflt;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return dflt;
-  }
-};
 const now = (): string => new Date().toISOString();
 
 function encodeCursor(v: unknown[]): string {
@@ -467,18 +459,6 @@ export class ApiStore {
   }
 }
 
-function assetRow(r: Row): Row {
-  return {
-    ip: r.ip,
-    firstSeen: r.first_seen,
-    lastSeen: r.last_seen,
-    roles: parse(r.roles, []),
-    protocols: parse(r.protocols, []),
-    serverPorts: parse(r.server_ports, []),
-    identities: parse(r.identities, []),
-    messages: r.messages,
-  };
-}
 
 /** snake_case columns to camelCase keys; JSON-array columns parsed. */
 function camel(r: Row): Row {

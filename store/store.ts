@@ -40,7 +40,8 @@ export interface FindingQuery {
 type Row = Record<string, unknown>;
 
 const json = (v: unknown): string => JSON.stringify(v);
-const parse = <T>(s: unknown, dflt: T): T => {
+/** A JSON column's value, or `dflt` when it is absent or not valid JSON. */
+export const parse = <T>(s: unknown, dflt: T): T => {
   if (typeof s !== 'string') return dflt;
   try {
     return JSON.parse(s) as T;
@@ -300,16 +301,7 @@ export class Store {
   }
 
   assets(): Row[] {
-    return (this.db.prepare('SELECT * FROM assets ORDER BY ip').all() as Row[]).map((r) => ({
-      ip: r.ip,
-      firstSeen: r.first_seen,
-      lastSeen: r.last_seen,
-      roles: parse(r.roles, []),
-      protocols: parse(r.protocols, []),
-      serverPorts: parse(r.server_ports, []),
-      identities: parse(r.identities, []),
-      messages: r.messages,
-    }));
+    return (this.db.prepare('SELECT * FROM assets ORDER BY ip').all() as Row[]).map(assetRow);
   }
 
   table(name: 'connections' | 'mqtt_topics' | 'opcua_nodes' | 'certificates'): Row[] {
@@ -372,4 +364,18 @@ export class Store {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** An assets row as the CLI and the API show it (camelCase, JSON columns parsed). */
+export function assetRow(r: Row): Row {
+  return {
+    ip: r.ip,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    roles: parse(r.roles, []),
+    protocols: parse(r.protocols, []),
+    serverPorts: parse(r.server_ports, []),
+    identities: parse(r.identities, []),
+    messages: r.messages,
+  };
 }

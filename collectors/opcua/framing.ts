@@ -83,16 +83,21 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const MAX_URL = 4096; // OPC 10000-6 §7.1.2.3: EndpointUrl shall be shorter than 4096 bytes.
 
-/** HEL body (after the 8-byte header) — OPC 10000-6 §7.1.2.3 Table 51. */
-export function parseHello(b: Uint8Array, start: number, end: number, strCap: number): Parsed<HelloAck> {
-  const r = new Reader(b, start, end);
-  const v: HelloAck = {
+/** The five UInt32 fields HEL and ACK share (OPC 10000-6 Tables 51 and 52), in wire order. */
+function bufferFields(r: Reader): HelloAck {
+  return {
     protocolVersion: r.u32(),
     receiveBufferSize: r.u32(),
     sendBufferSize: r.u32(),
     maxMessageSize: r.u32(),
     maxChunkCount: r.u32(),
   };
+}
+
+/** HEL body (after the 8-byte header) — OPC 10000-6 §7.1.2.3 Table 51. */
+export function parseHello(b: Uint8Array, start: number, end: number, strCap: number): Parsed<HelloAck> {
+  const r = new Reader(b, start, end);
+  const v = bufferFields(r);
   const urlLen = r.remaining >= 4 ? u32le(b, r.pos) | 0 : -1;
   v.endpointUrl = r.string(strCap);
   if (r.err) return { ok: false, error: 'TRUNCATED_FIELD' };
@@ -104,13 +109,7 @@ export function parseHello(b: Uint8Array, start: number, end: number, strCap: nu
 /** ACK body — OPC 10000-6 §7.1.2.4 Table 52. */
 export function parseAck(b: Uint8Array, start: number, end: number): Parsed<HelloAck> {
   const r = new Reader(b, start, end);
-  const v: HelloAck = {
-    protocolVersion: r.u32(),
-    receiveBufferSize: r.u32(),
-    sendBufferSize: r.u32(),
-    maxMessageSize: r.u32(),
-    maxChunkCount: r.u32(),
-  };
+  const v = bufferFields(r);
   if (r.err) return { ok: false, error: 'TRUNCATED_FIELD' };
   return { ok: true, value: v };
 }
