@@ -18,6 +18,8 @@ export const SYSTEM_DEPS = [
   ['openssl', 'openssl'],
   ['ip', 'iproute2'],
   ['pdftoppm', 'poppler-utils'],
+  ['/usr/bin/chromium', 'chromium'], // the real browser for the UI end-to-end tests (playwright-core)
+  ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', 'fonts-dejavu-core'], // fonts for screenshots and PDF checks
 ];
 
 function have(cmd) {
