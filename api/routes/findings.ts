@@ -36,7 +36,8 @@ export async function findingRoutes(app: FastifyInstance, ctx: AppContext): Prom
         response: { 200: page({ $ref: 'FindingSummary#' }), ...errors() },
       },
     },
-    async (req) => paged(() => ctx.api.findingsPage(req.query)),
+    // Pre-serialised by the store (same schema): fastify sends a JSON string as is.
+    async (req, reply) => reply.type('application/json; charset=utf-8').send(paged(() => ctx.api.findingsPageJson(req.query))),
   );
 
   app.get<{ Querystring: { since?: number } }>(

@@ -75,9 +75,9 @@ export async function inventoryRoutes(app: FastifyInstance, ctx: AppContext): Pr
         response: { 200: page({ $ref: 'FindingSummary#' }), ...errors(404) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       if (!ctx.api.asset(req.params.ip)) throw new ApiError('OTW_ERR_NOT_FOUND', `no asset ${req.params.ip}`, 'params.ip');
-      return paged(() => ctx.api.findingsPage({ ...req.query, asset: req.params.ip }));
+      return reply.type('application/json; charset=utf-8').send(paged(() => ctx.api.findingsPageJson({ ...req.query, asset: req.params.ip })));
     },
   );
 
