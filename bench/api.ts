@@ -8,8 +8,9 @@
  * OTW_BENCH_API_FINDINGS / OTW_BENCH_API_ASSETS / OTW_BENCH_API_SECS / OTW_BENCH_API_CONC override
  * 1 000 000 / 10 000 / 10 / 16.
  */
-import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,9 +90,55 @@ async function child(path: string): Promise<void> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address() as { port: number };
   process.send!({ port: addr.port, token });
+  let cpu0 = process.cpuUsage();
   process.on('message', (m) => {
-    if (m === 'stop') void app.close().then(() => (store.close(), process.exit(0)));
+    // 'go' marks the start of the measured load; 'stop' answers the server's CPU time since then.
+    if (m === 'go') cpu0 = process.cpuUsage();
+    if (m === 'stop') {
+      const u = process.cpuUsage(cpu0);
+      process.send!({ cpuMs: (u.user + u.system) / 1000 });
+      void app.close().then(() => (store.close(), process.exit(0)));
+    }
   });
+}
+
+/** wrk's duration string (`12.5ms`, `1.2s`, `850us`) in ms. */
+function wrkMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v);
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+}
+
+/**
+ * The same query mix driven by wrk (Debian's, a C load generator: one thread, `conc` keep-alive
+ * connections), which leaves the server most of the machine. Null when wrk is not installed.
+ */
+async function runWrk(port: number, token: string, paths: string[], secs: number, conc: number): Promise<Record<string, number> | null> {
+  if (spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status !== 0) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'otw-wrk-'));
+  const script = join(dir, 'mix.lua');
+  writeFileSync(
+    script,
+    `wrk.headers["authorization"] = "Bearer ${token}"\nlocal paths = {${paths.map((p) => JSON.stringify(p)).join(',')}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n`,
+  );
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', ['-t1', `-c${conc}`, `-d${secs}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let o = '';
+    p.stdout.on('data', (c: Buffer) => (o += c.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`wrk exited ${code}: ${o}`))));
+  });
+  rmSync(dir, { recursive: true, force: true });
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  const requests = num(/(\d+) requests in/);
+  return {
+    wrkRequests: requests,
+    wrkReqPerSec: Math.round(num(/Requests\/sec:\s+([\d.]+)/)),
+    wrkP50ms: wrkMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    wrkP99ms: wrkMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    wrkNon2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    wrkSocketErrors: /Socket errors/.test(out) ? 1 : 0,
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -145,10 +192,13 @@ export async function benchApi(): Promise<Record<string, number | string>> {
     const p = JSON.parse(r.body) as { items: unknown[]; next: string | null };
     if (p.items.length === 0) throw new Error(`api bench: ${name} returned no findings`);
   }
+  // wrk first (the figure the issue asks for), then the Node loop for answer times per query.
+  const wrk = await runWrk(port, token, Array.from({ length: 600 }, (_, i) => queries[i % queries.length][1](i)), secs, conc);
   const lat: Record<string, number[]> = Object.fromEntries(queries.map(([n]) => [n, []]));
   const all: number[] = [];
   let errors = 0;
   let n = 0;
+  proc.send('go');
   const end = Date.now() + secs * 1000;
   const t0 = process.hrtime.bigint();
   await Promise.all(
@@ -166,8 +216,11 @@ export async function benchApi(): Promise<Record<string, number | string>> {
     }),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const exited = new Promise((r) => proc.once('exit', r));
+  const cpu = new Promise<{ cpuMs: number }>((r) => proc.once('message', (m) => r(m as { cpuMs: number })));
   proc.send('stop');
-  await new Promise((r) => proc.once('exit', r));
+  const { cpuMs } = await cpu;
+  await exited;
   agent.destroy();
   all.sort((a, b) => a - b);
   const out: Record<string, number | string> = {
@@ -179,6 +232,11 @@ export async function benchApi(): Promise<Record<string, number | string>> {
     reqPerSec: Math.round(all.length / wall),
     p50ms: Number(pct(all, 50).toFixed(2)),
     p99ms: Number(pct(all, 99).toFixed(2)),
+    // The server's CPU time per request, and the rate one core allows at that cost: robust to
+    // what else runs on the machine (the load loop here takes the other core).
+    serverCpuMsPerReq: Number((cpuMs / all.length).toFixed(3)),
+    reqPerSecPerCore: Math.round(all.length / (cpuMs / 1000)),
+    ...(wrk ?? { wrk: 'not installed (apt-get install wrk)' }),
   };
   for (const [name, v] of Object.entries(lat)) {
     v.sort((a, b) => a - b);
