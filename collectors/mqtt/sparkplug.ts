@@ -6,6 +6,7 @@
 import sparkplugPayload from 'sparkplug-payload';
 import protoRoot from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { hex } from './properties.js';
+import { decodeTahuScalar, s64 } from './tahu.js';
 
 type SparkplugCodec = NonNullable<ReturnType<typeof sparkplugPayload.get>>;
 const codec = sparkplugPayload.get('spBv1.0') as SparkplugCodec;
@@ -32,10 +33,15 @@ interface LooseMetric {
  * some types in 1.0.3), decode the protobuf message directly and keep the raw oneof values.
  * Throws when the bytes are not a Tahu Payload.
  */
-function decodeLoose(payload: Uint8Array): { seq?: unknown; timestamp?: unknown; uuid?: unknown; metrics: LooseMetric[] } {
+function decodeLoose(payload: Uint8Array, referenceOnly: boolean): { seq?: unknown; timestamp?: unknown; uuid?: unknown; metrics: LooseMetric[] } {
+  // The direct reader covers scalar metrics (nearly all NDATA/DDATA); it returns null otherwise.
+  const fast = referenceOnly ? null : decodeTahuScalar(payload);
+  if (fast !== null) return fast;
   try {
     const d = codec.decodePayload(payload);
-    return { seq: d.seq, timestamp: d.timestamp, uuid: d.uuid, metrics: (d.metrics ?? []) as LooseMetric[] };
+    const metrics = (d.metrics ?? []) as LooseMetric[];
+    for (const m of metrics) if (m.type === 'Int64') m.value = signedLong(m.value);
+    return { seq: d.seq, timestamp: d.timestamp, uuid: d.uuid, metrics };
   } catch {
     const raw = RawPayload.decode(payload) as unknown as { seq?: unknown; timestamp?: unknown; uuid?: unknown; metrics?: Record<string, unknown>[] };
     const metrics = (raw.metrics ?? []).map((m): LooseMetric => {
@@ -61,6 +67,16 @@ function decodeLoose(payload: Uint8Array): { seq?: unknown; timestamp?: unknown;
     });
     return { seq: raw.seq, timestamp: raw.timestamp, uuid: raw.uuid, metrics };
   }
+}
+
+/**
+ * An Int64 value as signed: sparkplug-payload 1.0.3 returns protobufjs's unsigned Long (its
+ * `instanceof Long` check fails across the two copies of long.js), so -1 would read as 2^64-1.
+ */
+function signedLong(v: unknown): unknown {
+  const o = v as { low?: unknown; high?: unknown } | null;
+  if (o === null || typeof o !== 'object' || typeof o.low !== 'number' || typeof o.high !== 'number') return v;
+  return s64(o.low >>> 0, o.high >>> 0);
 }
 
 export const SPARKPLUG_TYPES = ['NBIRTH', 'NDEATH', 'DBIRTH', 'DDEATH', 'NDATA', 'DDATA', 'NCMD', 'DCMD', 'STATE'] as const;
@@ -102,6 +118,8 @@ export interface SparkplugOptions {
   maxAliases: number;
   /** Bytes of binary values shown (hex). */
   maxBytes: number;
+  /** Decode with sparkplug-payload only, never the direct reader (tahu.ts): the reference the tests compare against. */
+  referenceOnly?: boolean;
 }
 
 /** Per-connection Sparkplug state: alias tables from births (node and device), bounded. */
@@ -235,7 +253,7 @@ export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: S
   if (t.msgType === 'STATE') return { ok: true, value: stateInfo(t, payload) };
   let decoded;
   try {
-    decoded = decodeLoose(payload);
+    decoded = decodeLoose(payload, opts.referenceOnly === true);
   } catch {
     return { ok: false, error: 'sparkplug_payload' };
   }
