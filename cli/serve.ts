@@ -3,8 +3,10 @@
  * (api/README.md). HTTPS with the given certificate and key; plain HTTP only on a loopback
  * address unless --insecure-http is given. Stops on SIGINT/SIGTERM, closing the store.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
@@ -27,6 +29,9 @@ Options:
   --pki-dir DIR           PKI folder for the /api/v1/pki routes
   --rate-limit N          requests per minute per client (default 600; 0 disables)
   --login-rate-limit N    login attempts per minute per address (default 10)
+  --workers N             serve from N processes sharing the port (default 1; at most the
+                          number of cores). Each has its own rate-limit counters and metrics;
+                          the store, sessions and the finding stream are shared through SQLite
   -h, --help              this help
 
 Credentials: otwatch token create --db FILE --role viewer|analyst|auditor|admin --name N,
@@ -43,6 +48,7 @@ export interface ServeOptions {
   pkiDir: string | null;
   rateLimit: number | false;
   loginRateLimit: number;
+  workers: number;
 }
 
 export function isLoopback(host: string): boolean {
@@ -85,6 +91,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       'pki-dir': { type: 'string' },
       'rate-limit': { type: 'string' },
       'login-rate-limit': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,6 +105,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     throw new UsageError('OTW_ERR_USAGE', `serve: plain HTTP on ${host} would send tokens and passwords in clear; give --tls-cert/--tls-key, listen on loopback, or pass --insecure-http`);
   }
   const rl = count(values['rate-limit'], '--rate-limit', 600);
+  const workers = count(values.workers, '--workers', 1);
+  const cores = availableParallelism();
+  if (workers < 1 || workers > cores) throw new UsageError('OTW_ERR_USAGE', `serve: --workers must be 1 to ${cores} (the cores of this machine), not ${workers}`);
   return {
     db: values.db,
     host,
@@ -108,6 +118,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     pkiDir: values['pki-dir'] ?? null,
     rateLimit: rl === 0 ? false : rl,
     loginRateLimit: count(values['login-rate-limit'], '--login-rate-limit', 10),
+    workers,
   };
 }
 
@@ -155,13 +166,55 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(SERVE_HELP);
     return EXIT_OK;
   }
+  if (o.workers > 1 && cluster.isPrimary) return await superviseWorkers(o, io);
   const s = await startServer(o);
-  io.stderr.write(`otwatch serve: listening on ${s.url} (API ${s.url}/api/v1, docs ${s.url}/api/v1/docs)\n`);
+  if (!cluster.isWorker) io.stderr.write(`otwatch serve: listening on ${s.url} (API ${s.url}/api/v1, docs ${s.url}/api/v1/docs)\n`);
+  else process.send?.({ otwListening: s.url });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   await s.close();
+  // A worker's IPC channel to the primary would keep it alive after the server closed.
+  cluster.worker?.disconnect();
   return EXIT_OK;
+}
+
+/**
+ * The primary of `--workers N`: forks N copies of this command (node:cluster shares the listening
+ * socket; the primary hands out connections), reports when all listen, restarts none (a worker
+ * that dies takes the server down with a clear line: a half-capacity API that looks healthy is
+ * worse), and passes SIGINT/SIGTERM on.
+ */
+async function superviseWorkers(o: ServeOptions, io: CliIo): Promise<number> {
+  let url = '';
+  let listening = 0;
+  let stopping = false;
+  const workers = Array.from({ length: o.workers }, () => cluster.fork());
+  return await new Promise<number>((resolve) => {
+    let alive = workers.length;
+    let code = EXIT_OK;
+    const stop = () => {
+      stopping = true;
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    for (const w of workers) {
+      w.on('message', (m: { otwListening?: string }) => {
+        if (typeof m?.otwListening !== 'string') return;
+        url = m.otwListening;
+        if (++listening === workers.length) io.stderr.write(`otwatch serve: listening on ${url} with ${workers.length} workers (API ${url}/api/v1, docs ${url}/api/v1/docs)\n`);
+      });
+      w.on('exit', (c, sig) => {
+        if (!stopping) {
+          io.stderr.write(`otwatch serve: worker ${w.process.pid} exited (${sig ?? c}); stopping the server\n`);
+          code = 2;
+          stop();
+        }
+        if (--alive === 0) resolve(code);
+      });
+    }
+  });
 }

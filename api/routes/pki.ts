@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { runPki, isPkiError, PROFILES } from '../../pki/index.js';
+// The PKI's commands pull in node-forge and node-opcua (seconds of start-up): loaded on first use.
+import { isPkiError } from '../../pki/errors.js';
+import { PROFILES } from '../../pki/options.js';
 import { errors } from '../schemas.js';
 
 async function pki(ctx: AppContext, args: string[]): Promise<string> {
@@ -17,6 +19,7 @@ async function pki(ctx: AppContext, args: string[]): Promise<string> {
   const stderr = new Writable({ write: (d: Buffer, _e, cb) => ((err += d.toString()), cb()) });
   let code: number;
   try {
+    const { runPki } = await import('../../pki/cli.js');
     code = await runPki([args[0], '--dir', ctx.opts.pkiDir, ...args.slice(1)], { stdout, stderr, env: ctx.opts.pkiEnv });
   } catch (e) {
     if (isPkiError(e)) throw new ApiError('OTW_ERR_PKI', (e as Error).message.split('\n')[0]);
