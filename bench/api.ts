@@ -10,7 +10,7 @@
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,32 @@ async function runWrk(port: number, token: string, paths: string[], secs: number
   };
 }
 
+/**
+ * The real command, `otwatch serve --workers N` (dist/cli/main.js), driven by wrk with the same
+ * mix: what a deployment on this machine holds. Null when wrk is missing.
+ */
+async function runWorkers(path: string, token: string, paths: string[], secs: number, conc: number, workers: number): Promise<Record<string, number> | null> {
+  const main = join(here, '..', 'cli', 'main.js');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const p = spawn(process.execPath, [main, 'serve', '--db', path, '--listen', `127.0.0.1:${port}`, '--rate-limit', '0', '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      p.stderr!.on('data', (c: Buffer) => {
+        err += c.toString();
+        if (/listening on .* with \d+ workers/.test(err)) resolve();
+      });
+      p.once('exit', (c) => reject(new Error(`otwatch serve --workers exited ${c}: ${err}`)));
+    });
+    const r = await runWrk(port, token, paths, secs, conc);
+    return r && Object.fromEntries(Object.entries(r).map(([k, v]) => [`${k}:workers${workers}`, v]));
+  } finally {
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  }
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
@@ -222,6 +248,9 @@ export async function benchApi(): Promise<Record<string, number | string>> {
   const { cpuMs } = await cpu;
   await exited;
   agent.destroy();
+  // The deployment figure: the real command with one worker per core (2 here), wrk on the same cores.
+  const workers = Math.min(2, availableParallelism());
+  const multi = wrk && workers > 1 ? await runWorkers(path, token, Array.from({ length: 600 }, (_, i) => queries[i % queries.length][1](i)), secs, conc, workers) : null;
   all.sort((a, b) => a - b);
   const out: Record<string, number | string> = {
     findings: nF,
@@ -237,6 +266,7 @@ export async function benchApi(): Promise<Record<string, number | string>> {
     serverCpuMsPerReq: Number((cpuMs / all.length).toFixed(3)),
     reqPerSecPerCore: Math.round(all.length / (cpuMs / 1000)),
     ...(wrk ?? { wrk: 'not installed (apt-get install wrk)' }),
+    ...(multi ?? {}),
   };
   for (const [name, v] of Object.entries(lat)) {
     v.sort((a, b) => a - b);
