@@ -53,7 +53,18 @@ async function optionalBench(modulePath: string, fn: string): Promise<Record<str
   return typeof m[fn] === 'function' ? await m[fn]() : null;
 }
 
+/** What the bench runs besides node: tshark and capinfos (the reference), GNU time (its peak RSS), wrk (the API load). */
+const BENCH_DEPS = [
+  ['tshark', 'tshark'],
+  ['capinfos', 'wireshark-common'],
+  ['/usr/bin/time', 'time'],
+  ['wrk', 'wrk'],
+];
+
 async function main(): Promise<void> {
+  // Installed like the tests' packages (scripts/system-deps.js): apt-get as root, else the line to run.
+  const deps = (await import(join(root, 'scripts', 'system-deps.js'))) as { ensureSystemDeps: (d: string[][]) => boolean };
+  if (!deps.ensureSystemDeps(BENCH_DEPS)) process.exit(2);
   const mb = Number(process.env.OTW_BENCH_MB ?? 300);
   process.stderr.write(`benchmark capture: ${mb} MB (generated once under ${cacheDir}) ...\n`);
   const file = benchCapture(cacheDir, mb);
