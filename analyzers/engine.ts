@@ -15,6 +15,7 @@ import { Matrix } from './matrix.js';
 import { MqttRules } from './mqtt.js';
 import { OpcuaRules } from './opcua.js';
 import { PkiRules } from './pki.js';
+import { PubsubRules } from './pubsub.js';
 import type { WireInventory } from '../pki/wirecheck.js';
 import { RULES } from './rules.js';
 import { SparkplugRules, type SparkplugInfo } from './sparkplug.js';
@@ -45,6 +46,7 @@ export class Analyzer {
   private readonly opcua: OpcuaRules;
   private readonly pki: PkiRules;
   private readonly sparkplug: SparkplugRules;
+  private readonly pubsub: PubsubRules;
   private readonly floods: FloodRules;
   private readonly baseline: BaselineRules;
   readonly mode: BaselineMode;
@@ -66,6 +68,7 @@ export class Analyzer {
     this.opcua = new OpcuaRules(this.ctx);
     this.pki = new PkiRules(this.ctx, opts.pkiInventory ?? null);
     this.sparkplug = new SparkplugRules(this.ctx);
+    this.pubsub = new PubsubRules(this.ctx);
     this.floods = new FloodRules(this.ctx);
     const base = opts.baseline ?? new Baseline();
     this.mode = opts.learn ? 'learn' : base.size > 0 ? 'detect' : 'off';
@@ -83,6 +86,7 @@ export class Analyzer {
       if (ev.type === 'PUBLISH') {
         const sp = ev.sparkplug as SparkplugInfo | null;
         if (sp) this.sparkplug.publish(ev, sp);
+        else if (ev.pubsub !== undefined) this.pubsub.event(ev);
       } else {
         if (ev.type === 'CONNECT') this.sparkplug.connect(ev);
         this.mqtt.event(ev);
@@ -92,6 +96,8 @@ export class Analyzer {
       this.opcua.event(ev);
       this.floods.opcua(ev);
       if (ev.type === 'certificate') this.pki.event(ev);
+    } else if (ev.proto === 'opcua-pubsub') {
+      this.pubsub.event(ev);
     }
     this.baseline.event(ev);
   }
@@ -107,6 +113,7 @@ export class Analyzer {
 
   finish(stats: PipelineStats | null, truncated: { file: string; offset: number; reason: string }[] = []): AnalyzerResult {
     this.opcua.finish();
+    this.pubsub.finish();
     this.baseline.finish();
     if (stats) this.floods.captureLoss(stats, truncated, this.lastTs ?? new Date(0).toISOString());
     return {

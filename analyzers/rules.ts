@@ -67,6 +67,17 @@ export const RULES: readonly RuleDef[] = [
     'An NDEATH (the edge node went offline, usually its will message).', ['T0826', 'T0827'], ['SR7.1', 'SR6.2']),
   R('sparkplug.device-death', 'availability', 'low', 'Sparkplug B device died',
     'A DDEATH (a device behind an edge node went offline).', ['T0826'], ['SR6.2']),
+  // --- OPC UA PubSub (OPC 10000-14)
+  R('pubsub.seq-gap', 'integrity', 'medium', 'OPC UA PubSub sequence gap',
+    "DataSetMessages of a publisher's writer missing from its SequenceNumbers (UInt16 in UADP, UInt32 in JSON, wrap-around aware), per stream; a number that arrives within 8 messages (reordering) is not a gap; a jump far backwards is a restart.", ['T0856', 'T0830'], ['SR3.1']),
+  R('pubsub.metadata-change', 'integrity', 'medium', 'OPC UA PubSub DataSet metadata changed',
+    "A writer's MetaDataVersion (in data or metadata messages) changes: high when the MajorVersion changes (the DataSet layout changed; subscribers may misread fields), medium for the MinorVersion.", ['T0836', 'T0856'], ['SR3.4', 'SR7.6']),
+  R('pubsub.unsigned', 'posture', 'medium', 'OPC UA PubSub messages without message security',
+    'UADP NetworkMessages without a security header or not signed (OPC 10000-14 §7.2.4.4.3); low for JSON messages, which have no message security, on a plain MQTT connection.', ['T0830', 'T0856'], ['SR3.1', 'SR4.1']),
+  R('pubsub.publisher-conflict', 'integrity', 'high', 'OPC UA PubSub PublisherId used from two addresses',
+    'One PublisherId sent from a second address (UDP source, or MQTT publisher connection): a duplicate configuration or a spoofed publisher.', ['T0856', 'T0849'], ['SR1.2', 'SR3.1']),
+  R('pubsub.malformed', 'protocol', 'medium', 'Malformed OPC UA PubSub message',
+    'A UADP or JSON PubSub message that does not decode (on a PubSub topic or UDP port).', ['T0814', 'T0866'], ['SR3.5', 'SR7.1']),
   // --- floods (absolute thresholds)
   R('mqtt.connect-flood', 'availability', 'high', 'MQTT connection flood',
     'More than `connectFlood.max` CONNECTs from one client address within `connectFlood.windowSec` seconds.', ['T0814'], ['SR7.1', 'SR7.2']),

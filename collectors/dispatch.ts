@@ -5,7 +5,7 @@
  * the whole log in the original order, so its events keep capture order and its request/response
  * pairing sees the real sequence.
  */
-import type { EventSink, FlowContext, FlowEnd, ProtocolSpec, StreamConsumer } from './types.js';
+import type { DatagramConsumer, EventSink, FlowContext, FlowEnd, ProbeVerdict, ProtocolSpec, StreamConsumer } from './types.js';
 
 export interface DispatchOptions {
   /** Bytes per side shown to probes before the flow is given up as unknown. */
@@ -162,4 +162,55 @@ export class Dispatcher implements StreamConsumer {
     this.stats.unknown++;
     this.onClaim(null);
   }
+}
+
+/** Datagrams of a UDP flow probed before it is given up as unknown (nothing is buffered meanwhile). */
+const MAX_PROBE_DATAGRAMS = 8;
+
+/**
+ * Protocol detection for a UDP flow: each datagram is shown to the protocols that take datagrams
+ * until one claims the flow; that datagram and the following ones go to its consumer. Unclaimed
+ * datagrams are not kept (each datagram stands alone), so a claim loses at most the first few.
+ */
+export class DatagramDispatcher implements StreamConsumer {
+  private target: DatagramConsumer | null = null;
+  private tries = 0;
+
+  constructor(
+    private readonly ctx: FlowContext,
+    private readonly specs: readonly ProtocolSpec[],
+    private readonly emit: EventSink,
+    private readonly stats: DispatchStats,
+    private readonly onClaim: (proto: string | null) => void,
+  ) {}
+
+  datagram(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+    if (this.target !== null) {
+      this.target.datagram(side, bytes, tsSec, tsNsec, frame);
+      return;
+    }
+    if (this.tries >= MAX_PROBE_DATAGRAMS) return;
+    this.tries++;
+    const ref = this.ctx.ref;
+    const input = { bytes, side, srcPort: side === 0 ? ref.sport : ref.dport, dstPort: side === 0 ? ref.dport : ref.sport, midstream: false };
+    for (const spec of this.specs) {
+      let verdict: ProbeVerdict;
+      try {
+        verdict = spec.datagram!.probe(input, this.ctx);
+      } catch {
+        verdict = 'no'; // a probe must not throw; one that does is treated as a 'no'
+      }
+      if (verdict !== 'match') continue;
+      this.stats.claimed[spec.proto] = (this.stats.claimed[spec.proto] ?? 0) + 1;
+      this.onClaim(spec.proto);
+      this.target = spec.datagram!.create(this.ctx, this.emit);
+      this.target.datagram(side, bytes, tsSec, tsNsec, frame);
+      return;
+    }
+  }
+
+  // UDP flows have no byte stream: these are never called with data.
+  data(): void {}
+  gap(): void {}
+  end(): void {}
 }

@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { readCapture, type CaptureSummary } from './capture/reader.js';
-import { Dispatcher, DEFAULT_DISPATCH_OPTIONS, type DispatchOptions, type DispatchStats } from './dispatch.js';
-import { PacketDecoder, type SkipReason } from './net/decode.js';
+import { DatagramDispatcher, Dispatcher, DEFAULT_DISPATCH_OPTIONS, type DispatchOptions, type DispatchStats } from './dispatch.js';
+import { IPPROTO_UDP, PacketDecoder, type SkipReason } from './net/decode.js';
 import type { FragmentOptions } from './net/ipfrag.js';
 import { FlowTable, type Flow, type FlowOptions, type FlowRecord, type FlowTableStats } from './net/flow.js';
 import type { EventSink, ProtocolSpec, RawPacket } from './types.js';
@@ -60,13 +60,20 @@ export class PacketPipeline {
     };
     const protocols = opts.protocols ?? [];
     const onFlow = opts.onFlow;
+    const udpSpecs = protocols.filter((p) => p.datagram !== undefined);
     const factory =
       protocols.length === 0
         ? null
         : (flow: Flow) =>
-            new Dispatcher(flow, protocols, this.emit, this.dispatchOpts, this.dispatchStats, (proto) => {
-              flow.app = proto;
-            });
+            flow.proto === IPPROTO_UDP
+              ? udpSpecs.length === 0
+                ? null
+                : new DatagramDispatcher(flow, udpSpecs, this.emit, this.dispatchStats, (proto) => {
+                    flow.app = proto;
+                  })
+              : new Dispatcher(flow, protocols, this.emit, this.dispatchOpts, this.dispatchStats, (proto) => {
+                  flow.app = proto;
+                });
     this.flows = new FlowTable(opts.flow, factory, onFlow ? (flow) => onFlow(flow.record()) : null);
   }
 

@@ -67,6 +67,8 @@ export interface StreamConsumer {
   gap(side: 0 | 1, length: number, tsSec: number, tsNsec: number): void;
   /** The connection ended (or was evicted). Flush anything pending. */
   end(reason: FlowEnd, tsSec: number, tsNsec: number): void;
+  /** A UDP datagram of the flow (only consumers made for UDP flows get these). */
+  datagram?(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void;
 }
 
 /** Counters every stage keeps; all of them end up in `otwatch` statistics and findings. */
@@ -126,4 +128,17 @@ export interface ProtocolSpec {
   probe(input: ProbeInput): ProbeVerdict;
   /** A consumer for a claimed flow; it is then replayed every byte seen so far, per side. */
   create(ctx: FlowContext, emit: EventSink): StreamConsumer;
+  /** For protocols carried in UDP datagrams: probed with each datagram until one claims the flow. */
+  readonly datagram?: DatagramSpec;
+}
+
+/** A consumer of one UDP flow's datagrams (views valid only during the call). */
+export interface DatagramConsumer {
+  datagram(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void;
+}
+
+/** How a protocol claims a UDP flow: `probe` sees one datagram at a time (with the flow's addresses). */
+export interface DatagramSpec {
+  probe(input: ProbeInput, ctx: FlowContext): ProbeVerdict;
+  create(ctx: FlowContext, emit: EventSink): DatagramConsumer;
 }

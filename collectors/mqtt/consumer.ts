@@ -16,6 +16,7 @@ import { Pairing, type Pending } from './pairing.js';
 import { hex } from './properties.js';
 import { decodeSparkplug, parseSparkplugTopic, SparkplugState, type SparkplugInfo } from './sparkplug.js';
 import { Framer, type FrameSink } from './framing.js';
+import { mayBePubsub, PubsubDecoder } from '../pubsub/index.js';
 
 /** Event fields common to every MQTT packet event, in a fixed order (stable shape). */
 export interface MqttEvent {
@@ -64,6 +65,8 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
   private clientId: string | null = null;
   private readonly pairing: Pairing;
   private readonly spState: SparkplugState | null;
+  /** OPC UA PubSub decoder (metadata per publisher + writer), made on the first PubSub payload. */
+  private pubsub: PubsubDecoder | null = null;
   private tsSec = 0;
   private tsNsec = 0;
   private tsStr = '';
@@ -293,6 +296,11 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
         }
         if (this.spState !== null && ev.topic !== null && ev.topic.length > 6 && (ev.topic.charCodeAt(0) === 115 || ev.topic.charCodeAt(0) === 83)) {
           ev.sparkplug = this.sparkplug(ev.topic, b.subarray(p.payloadStart, p.payloadEnd), dirN);
+        }
+        // OPC UA PubSub over MQTT (OPC 10000-14 §7.3.5): `pubsub` is added only when the payload is PubSub.
+        if (ev.sparkplug === null && ev.topic !== null && mayBePubsub(ev.topic, b, p.payloadStart, p.payloadEnd)) {
+          const ps = (this.pubsub ??= new PubsubDecoder()).mqtt(ev.topic, b.subarray(p.payloadStart, p.payloadEnd));
+          if (ps !== null) ev.pubsub = ps;
         }
         break;
       }

@@ -286,7 +286,19 @@ export class FlowTable implements DirectionSink {
       this.tcp(flow, side, info, tsSec, tsNsec, frame);
     } else {
       this.hot[1]++;
+      if (info.payloadLen > 0) this.udp(flow, side, info, tsSec, tsNsec, frame);
     }
+  }
+
+  /** A UDP datagram: handed whole to the flow's consumer, if it takes datagrams. */
+  private udp(flow: Flow, side: 0 | 1, info: PacketInfo, tsSec: number, tsNsec: number, frame: number): void {
+    if (!flow.consumerMade) {
+      flow.consumerMade = true;
+      flow.consumer = this.makeConsumer !== null ? this.makeConsumer(flow) : null;
+    }
+    const c = flow.consumer;
+    if (c === null || c.datagram === undefined) return;
+    c.datagram(side, info.buf.subarray(info.payloadOff, info.payloadOff + info.payloadLen), tsSec, tsNsec, frame);
   }
 
   /** End every flow (end of input). */
