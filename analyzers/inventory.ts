@@ -13,7 +13,19 @@ export type Role =
   | 'opcua-server'
   | 'opcua-client'
   | 'sparkplug-edge-node'
-  | 'sparkplug-host';
+  | 'sparkplug-host'
+  | 'pubsub-publisher'
+  | 'pubsub-subscriber';
+
+/**
+ * A group address (IPv4 multicast 224.0.0.0/4 or broadcast, IPv6 ff00::/8): the destination of
+ * PubSub over UDP multicast is a group of subscribers, not a device, so it makes no asset.
+ */
+export function isGroupAddress(ip: string): boolean {
+  if (ip.includes(':')) return ip.slice(0, 2).toLowerCase() === 'ff';
+  const first = Number(ip.slice(0, ip.indexOf('.')));
+  return (first >= 224 && first <= 239) || ip === '255.255.255.255';
+}
 
 export interface Asset {
   ip: string;
@@ -23,7 +35,7 @@ export interface Asset {
   protocols: Set<string>;
   /** Ports this asset serves on (as the server side of a flow). */
   serverPorts: Set<number>;
-  /** Identities seen: `mqtt-client-id:…`, `mqtt-user:…`, `opcua-app-uri:…`, `opcua-product-uri:…`, `cert-sha1:…`, `sparkplug-node:…`, `sparkplug-host:…`. */
+  /** Identities seen: `mqtt-client-id:…`, `mqtt-user:…`, `opcua-app-uri:…`, `opcua-product-uri:…`, `cert-sha1:…`, `sparkplug-node:…`, `sparkplug-host:…`, `pubsub-publisher-id:…`. */
   identities: Set<string>;
   /** Identities not kept because of the cap. */
   identitiesDropped: number;
@@ -49,6 +61,7 @@ export class Inventory {
   }
 
   touch(ip: string, ts: string): Asset | undefined {
+    if (isGroupAddress(ip)) return undefined;
     const a = this.assets.obtain(ip, () => ({
       ip,
       firstSeen: ts,
@@ -90,6 +103,10 @@ export class Inventory {
       } else if (proto === 'opcua') {
         client?.roles.add('opcua-client');
         server?.roles.add('opcua-server');
+      } else if (proto === 'opcua-pubsub') {
+        // UDP: the flow's first sender publishes; a unicast receiver subscribes.
+        client?.roles.add('pubsub-publisher');
+        server?.roles.add('pubsub-subscriber');
       }
     }
     const { client, server } = fa;
@@ -102,6 +119,10 @@ export class Inventory {
       if (ev.type === 'CONNECT') {
         if (typeof ev.clientId === 'string' && ev.clientId) this.identity(client, `mqtt-client-id:${ev.clientId}`);
         if (typeof ev.username === 'string' && ev.username) this.identity(client, `mqtt-user:${ev.username}`);
+      } else if (ev.type === 'PUBLISH' && ev.pubsub) {
+        // PubSub over MQTT: the client publishing it is a publisher; one receiving it from the broker, a subscriber.
+        if (ev.dir === 'c2s') this.pubsubPublisher(client, ev.pubsub);
+        else if (client && !client.roles.has('pubsub-subscriber')) client.roles.add('pubsub-subscriber');
       } else if (ev.type === 'PUBLISH' && ev.dir === 'c2s' && ev.sparkplug) {
         const sp = ev.sparkplug as { msgType: string; group: string | null; edgeNode: string | null; hostId: string | null };
         const t = sp.msgType;
@@ -115,6 +136,8 @@ export class Inventory {
           if (t === 'STATE' && sp.hostId) this.identity(client, `sparkplug-host:${sp.hostId}`);
         }
       }
+    } else if (proto === 'opcua-pubsub') {
+      if (ev.dir === 'c2s' && ev.pubsub) this.pubsubPublisher(client, ev.pubsub);
     } else if (proto === 'opcua') {
       if (ev.type === 'certificate' && typeof ev.thumbprint === 'string') {
         this.identity(ev.dir === 'c2s' ? client : server, `cert-sha1:${ev.thumbprint}`);
@@ -127,6 +150,14 @@ export class Inventory {
         if (Array.isArray(eps) && eps[0]?.serverApplicationUri) this.identity(server, `opcua-app-uri:${eps[0].serverApplicationUri}`);
       }
     }
+  }
+
+  /** A PubSub publisher: the role, and its PublisherId as an identity. */
+  private pubsubPublisher(a: Asset | undefined, ps: unknown): void {
+    if (!a) return;
+    if (!a.roles.has('pubsub-publisher')) a.roles.add('pubsub-publisher');
+    const id = (ps as { publisherId?: unknown }).publisherId;
+    if ((typeof id === 'string' && id !== '') || typeof id === 'number') this.identity(a, `pubsub-publisher-id:${id}`);
   }
 
   /** A flow record of a watched protocol: both ends are assets even when no message was decoded. */

@@ -8,6 +8,7 @@
  * dissector (`tshark -G protocols` lists only `opcua`, the client/server binary protocol), so the
  * counts are checked against what the publishers sent instead.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,19 @@ describe.skipIf(!ready)('OPC UA PubSub on real peers', () => {
       expect(c.evidence[0].detail).toContain('data message');
     }
     expect(BUMP_AT).toBeGreaterThan(Math.max(...SKIPPED));
+  });
+
+  it('inventory: publishers have the role and their PublisherIds, and a multicast group is no asset', () => {
+    const db = new Database(join(dir, 'clean.db'), { readonly: true });
+    try {
+      const assets = db.prepare('SELECT ip, roles, identities FROM assets').all() as { ip: string; roles: string; identities: string }[];
+      expect(assets.map((a) => a.ip)).not.toContain(MCAST);
+      const local = assets.find((a) => a.ip === '127.0.0.1')!;
+      expect(JSON.parse(local.roles)).toEqual(expect.arrayContaining(['pubsub-publisher', 'pubsub-subscriber']));
+      expect(JSON.parse(local.identities)).toEqual(expect.arrayContaining(['pubsub-publisher-id:4242', 'pubsub-publisher-id:77', 'pubsub-publisher-id:PubJ', 'pubsub-publisher-id:cell-7']));
+    } finally {
+      db.close();
+    }
   });
 
   it('clean: no gap and no metadata change; posture findings for unsigned UADP and plain-MQTT JSON', () => {
