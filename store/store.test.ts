@@ -100,11 +100,23 @@ describe('store', () => {
   });
 });
 
-/** Transpile the store and what it imports into a folder a plain `node` child can run. */
+/**
+ * Transpile the store, the finding set and everything they import (followed through relative
+ * imports, so a new module anywhere below them needs no change here) into a folder a plain
+ * `node` child can run.
+ */
 function buildChild(out: string): string {
-  const files = ['store/store.ts', 'store/schema.ts', 'analyzers/baseline.ts', 'analyzers/util.ts', 'analyzers/types.ts', 'analyzers/findings.ts', 'analyzers/rules.ts', 'analyzers/config.ts'];
-  for (const f of files) {
-    const js = ts.transpileModule(readFileSync(join(root, f), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
+  const todo = ['store/store.ts', 'analyzers/findings.ts', 'analyzers/config.ts'];
+  const done = new Set<string>();
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (done.has(f)) continue;
+    done.add(f);
+    const src = readFileSync(join(root, f), 'utf8');
+    for (const m of src.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)\.js';/gms)) {
+      todo.push(join(dirname(f), m[1] + '.ts'));
+    }
+    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
     mkdirSync(dirname(join(out, f)), { recursive: true });
     writeFileSync(join(out, f.replace(/\.ts$/, '.js')), js);
   }
@@ -137,7 +149,9 @@ describe('crash safety', () => {
     const p = spawn(process.execPath, [child, db], { stdio: ['ignore', 'pipe', 'inherit'] });
     let committed = 0;
     const rl = createInterface({ input: p.stdout! });
-    await new Promise<void>((resolveKill) => {
+    await new Promise<void>((resolveKill, reject) => {
+      // A child that dies before being killed (it failed to load) fails the test at once.
+      p.once('exit', (c) => (p.killed ? undefined : reject(new Error(`writer exited by itself (${c}) after ${committed} commits`))));
       rl.on('line', (l) => {
         committed = Number(l.split(' ')[1]);
         if (committed >= 200 && !p.killed) {
