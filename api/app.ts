@@ -18,11 +18,15 @@ import { ApiError, errorBody, errorSchema, API_ERRORS, type ApiErrorCode } from 
 import { findingSchema, findingSummarySchema, historySchema, assetSchema } from './schemas.js';
 import { findingRoutes } from './routes/findings.js';
 import { inventoryRoutes } from './routes/inventory.js';
+import { tagRoutes } from './routes/tags.js';
 import { adminRoutes } from './routes/admin.js';
 import { sessionRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from './routes/session.js';
 import { docsRoutes } from './routes/docs.js';
 import { opsRoutes, Metrics } from './routes/ops.js';
 import { pkiRoutes } from './routes/pki.js';
+import { reportRoutes } from './routes/reports.js';
+import { overviewRoutes } from './routes/overview.js';
+import { uiRoutes } from './routes/ui.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -46,6 +50,10 @@ export interface AppOptions {
   pkiDir?: string | null;
   /** Environment the PKI reads its passphrases from (OTWATCH_PKI_PASSPHRASE…). Default: process.env. */
   pkiEnv?: NodeJS.ProcessEnv;
+  /** Folder the reports routes write generated reports to; default: `reports/` beside the store file (none for an in-memory store). */
+  reportsDir?: string | null;
+  /** A JSON config file whose `zones` section declares zones and conduits for reports (reports/zones.ts). */
+  reportsConfig?: string | null;
 }
 
 const DEFAULTS = { rateLimit: 600, loginRateLimit: 10, bodyLimit: 64 * 1024, sessionTtlMs: 8 * 3600_000, streamIntervalMs: 1000 } as const;
@@ -85,7 +93,7 @@ declare module 'fastify' {
 export interface AppContext {
   api: ApiStore;
   store: Store;
-  opts: Required<Omit<AppOptions, 'store' | 'logger' | 'https' | 'pkiDir'>> & { pkiDir: string | null };
+  opts: Required<Omit<AppOptions, 'store' | 'logger' | 'https' | 'pkiDir' | 'reportsDir' | 'reportsConfig'>> & { pkiDir: string | null; reportsDir: string | null; reportsConfig: string | null };
   metrics: Metrics;
 }
 
@@ -100,6 +108,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     streamIntervalMs: options.streamIntervalMs ?? DEFAULTS.streamIntervalMs,
     pkiDir: options.pkiDir ?? null,
     pkiEnv: options.pkiEnv ?? process.env,
+    reportsDir: options.reportsDir ?? null,
+    reportsConfig: options.reportsConfig ?? null,
   };
   // Read-heavy serving: a larger page cache and memory-mapped reads on this connection (no syscall
   // per page). Performance settings only; they change no result.
@@ -209,13 +219,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await sessionRoutes(v1, ctx);
       await findingRoutes(v1, ctx);
       await inventoryRoutes(v1, ctx);
+      await tagRoutes(v1, ctx);
       await adminRoutes(v1, ctx);
       await pkiRoutes(v1, ctx);
+      await reportRoutes(v1, ctx);
       await docsRoutes(v1, ctx);
+      await overviewRoutes(v1, ctx);
     },
     { prefix: API_PREFIX },
   );
   await opsRoutes(app, ctx);
+  await uiRoutes(app);
   return app;
 }
 

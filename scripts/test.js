@@ -26,7 +26,9 @@ if (existsSync('node_modules/cap') && !existsSync('node_modules/cap/build/Releas
 }
 let ok = true;
 ok = step('build', 'npx', ['tsc', '-p', 'tsconfig.build.json']) && ok;
+ok = step('build the web UI', 'npx', ['vite', 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn']) && ok;
 ok = step('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']) && ok;
+ok = step('typecheck the web UI', 'npx', ['tsc', '--noEmit', '-p', 'ui/tsconfig.json']) && ok;
 ok = step('lint', 'npx', ['eslint', '.']) && ok;
 mkdirSync('test-output', { recursive: true });
 const extra = process.argv.slice(2);

@@ -202,4 +202,24 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  // 3: compliance reports (issue 11): one row per report generated, with the inventory snapshot
+  // and scores the next report of the same standard diffs against (SR 7.8, trends).
+  `
+  CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    standard TEXT NOT NULL,
+    format TEXT NOT NULL,
+    period_from TEXT NOT NULL,
+    period_to TEXT NOT NULL,
+    zones TEXT NOT NULL,
+    created TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    inventory TEXT NOT NULL,
+    scores TEXT NOT NULL
+  );
+  CREATE INDEX reports_standard ON reports (standard, id);
+  `,
 ];
