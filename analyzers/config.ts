@@ -84,7 +84,8 @@ export function resolveConfig(input: unknown, origin = 'config'): AnalyzerConfig
   if (input === undefined || input === null) return structuredClone(DEFAULT_CONFIG);
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`${origin}: expected a JSON object`);
   const o = input as Record<string, unknown>;
-  const known = new Set<string>([...Object.keys(DEFAULT_CONFIG), '$schema', 'comment']);
+  // `zones` (zones and conduits) belongs to the same file and is read by reports/zones.ts.
+  const known = new Set<string>([...Object.keys(DEFAULT_CONFIG), '$schema', 'comment', 'zones']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError(`${origin}: unknown key '${k}' (known: ${[...known].filter((x) => !x.startsWith('$') && x !== 'comment').join(', ')})`);
   const c = structuredClone(DEFAULT_CONFIG);
   for (const w of WINDOWS) {

@@ -19,6 +19,8 @@ export const API_ERRORS = {
   OTW_ERR_PKI: { status: 422, message: 'the PKI refused the operation' },
   OTW_ERR_PKI_UNAVAILABLE: { status: 503, message: 'no PKI folder is configured for this server (--pki-dir)' },
   OTW_ERR_NOT_READY: { status: 503, message: 'the store is not ready' },
+  OTW_ERR_REPORT_NO_DATA: { status: 409, message: 'the store holds no data for this report (analyse a capture first, or widen the period)' },
+  OTW_ERR_REPORTS_UNAVAILABLE: { status: 503, message: 'no reports folder is configured for this server' },
   OTW_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -28,6 +28,7 @@ Commands:
   sensor --config FILE   continuous capture service (systemd unit in deploy/)
   pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
                          rotate, push to servers (otwatch pki --help)
+  report --standard STD  compliance report (IEC 62443-3-3, CIP-015, SP 800-82) as PDF/HTML/CSV/JSON
   help                   this help
 
 Options:
@@ -98,6 +99,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'sensor': {
         const { sensorCommand } = await import('./sensor.js');
         return await sensorCommand(rest, io);
+      }
+      case 'report': {
+        const { reportCommand } = await import('./report.js');
+        return await reportCommand(rest, io);
       }
       case 'pki': {
         // Loaded on demand: the PKI pulls in node-forge and node-opcua's client.

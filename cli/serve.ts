@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
+import { loadZonesFile } from '../reports/zones.js';
 import { openStore } from './analyze.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
@@ -27,6 +28,8 @@ Options:
   --tls-key FILE          PEM private key
   --insecure-http         allow plain HTTP on a non-loopback address (credentials in clear!)
   --pki-dir DIR           PKI folder for the /api/v1/pki routes
+  --reports-dir DIR       where /api/v1/reports writes reports (default: reports/ beside the store)
+  --config FILE           the configuration file (its zones and conduits go into reports)
   --rate-limit N          requests per minute per client (default 600; 0 disables)
   --login-rate-limit N    login attempts per minute per address (default 10)
   --workers N             serve from N processes sharing the port (default 1; at most the
@@ -46,6 +49,8 @@ export interface ServeOptions {
   key: Buffer | null;
   insecureHttp: boolean;
   pkiDir: string | null;
+  reportsDir: string | null;
+  config: string | null;
   rateLimit: number | false;
   loginRateLimit: number;
   workers: number;
@@ -89,6 +94,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       'tls-key': { type: 'string' },
       'insecure-http': { type: 'boolean', default: false },
       'pki-dir': { type: 'string' },
+      'reports-dir': { type: 'string' },
+      config: { type: 'string' },
       'rate-limit': { type: 'string' },
       'login-rate-limit': { type: 'string' },
       workers: { type: 'string' },
@@ -104,6 +111,14 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (!cert && !isLoopback(host) && !values['insecure-http']) {
     throw new UsageError('OTW_ERR_USAGE', `serve: plain HTTP on ${host} would send tokens and passwords in clear; give --tls-cert/--tls-key, listen on loopback, or pass --insecure-http`);
   }
+  if (values.config) {
+    // Checked now, not at the first report: a bad zones model is a usage error at start.
+    try {
+      loadZonesFile(values.config);
+    } catch (e) {
+      throw new UsageError('OTW_ERR_USAGE', `serve: --config ${(e as Error).message}`);
+    }
+  }
   const rl = count(values['rate-limit'], '--rate-limit', 600);
   const workers = count(values.workers, '--workers', 1);
   const cores = availableParallelism();
@@ -116,6 +131,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     key,
     insecureHttp: values['insecure-http'],
     pkiDir: values['pki-dir'] ?? null,
+    reportsDir: values['reports-dir'] ?? null,
+    config: values.config ?? null,
     rateLimit: rl === 0 ? false : rl,
     loginRateLimit: count(values['login-rate-limit'], '--login-rate-limit', 10),
     workers,
@@ -137,6 +154,8 @@ export async function startServer(o: ServeOptions, logger: boolean | { level: st
       store,
       https: o.cert && o.key ? { cert: o.cert, key: o.key } : null,
       pkiDir: o.pkiDir,
+      reportsDir: o.reportsDir,
+      reportsConfig: o.config,
       rateLimit: o.rateLimit,
       loginRateLimit: o.loginRateLimit,
       logger,

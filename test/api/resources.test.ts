@@ -3,6 +3,7 @@
  * headers, body limit, login rate limit, closed CORS, error shape), all through app.inject().
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../store/schema.js';
 import { hashPassword } from '../../api/auth.js';
 import { API_ERRORS } from '../../api/errors.js';
 import { fixture, type Fixture } from './helpers.js';
@@ -221,7 +222,7 @@ describe('hardening', () => {
 describe('ops', () => {
   it('answers healthz and readyz without credentials, metrics with', async () => {
     expect((await fx.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await fx.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', schemaVersion: 2 });
+    expect((await fx.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', schemaVersion: MIGRATIONS.length });
     expect((await fx.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
     const m = await get('/metrics');
     expect(m.headers['content-type']).toMatch(/text\/plain/);
