@@ -93,6 +93,8 @@ export const RULES: readonly RuleDef[] = [
     'More than `resetStorm.max` connections to one server ended by RST within `resetStorm.windowSec` seconds.', ['T0814', 'T0813'], ['SR7.1']),
   R('monitor.capture-loss', 'availability', 'medium', 'The monitor lost part of the traffic',
     'Bytes lost in TCP gaps, packets skipped, flows evicted or a capture cut short: some findings may be missing.', [], ['SR6.2', 'SR2.8']),
+  R('sink.outbox-overflow', 'availability', 'medium', 'Elastic outbox over its bound: records dropped before shipping',
+    'The Elastic sink\'s outbox reached its size bound while Elasticsearch was unreachable or slow: the oldest protocol records were dropped (findings never are); high when findings alone exceed the bound. Raised by the sink itself (sinks/elastic/outbox.ts).', [], ['SR2.10', 'SR6.2']),
   R('mqtt.client-id-takeover', 'integrity', 'high', 'MQTT client id taken over',
     'A CONNECT with the client id of a connection still open from another address (the broker drops the first one); low from the same address.', ['T0849', 'T0830'], ['SR1.2', 'SR3.8']),
   // --- baseline rules

@@ -23,6 +23,7 @@ import { sessionRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from './route
 import { docsRoutes } from './routes/docs.js';
 import { opsRoutes, Metrics } from './routes/ops.js';
 import { pkiRoutes } from './routes/pki.js';
+import { sinkRoutes } from './routes/sinks.js';
 import { reportRoutes } from './routes/reports.js';
 import { overviewRoutes } from './routes/overview.js';
 import { uiRoutes } from './routes/ui.js';
@@ -220,6 +221,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await inventoryRoutes(v1, ctx);
       await adminRoutes(v1, ctx);
       await pkiRoutes(v1, ctx);
+      await sinkRoutes(v1, ctx);
       await reportRoutes(v1, ctx);
       await docsRoutes(v1, ctx);
       await overviewRoutes(v1, ctx);

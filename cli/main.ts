@@ -29,6 +29,7 @@ Commands:
   pki <subcommand>       OPC UA application certificates: a plant CA, issue, sign, revoke,
                          rotate, push to servers (otwatch pki --help)
   report --standard STD  compliance report (IEC 62443-3-3, CIP-015, SP 800-82) as PDF/HTML/CSV/JSON
+  elastic <subcommand>   ship findings and assets to Elasticsearch (setup, ship, status)
   help                   this help
 
 Options:
@@ -103,6 +104,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'report': {
         const { reportCommand } = await import('./report.js');
         return await reportCommand(rest, io);
+      }
+      case 'elastic': {
+        const { elasticCommand } = await import('./elastic.js');
+        return await elasticCommand(rest, io);
       }
       case 'pki': {
         // Loaded on demand: the PKI pulls in node-forge and node-opcua's client.

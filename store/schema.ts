@@ -222,4 +222,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX reports_standard ON reports (standard, id);
   `,
+  // 4: the Elastic sink (issue 10): a durable outbox of ECS documents (totals kept by triggers, so
+  // the size bound is checked without a scan), cursors and counters, the asset snapshots already
+  // queued, and a dead-letter table for documents Elasticsearch refused.
+  `
+  CREATE TABLE sink_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('finding', 'finding_update', 'asset', 'mqtt', 'opcua')),
+    doc_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created TEXT NOT NULL
+  );
+  CREATE INDEX sink_outbox_kind ON sink_outbox (kind, seq);
+  CREATE TABLE sink_outbox_totals (id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NULL, bytes INTEGER NOT NULL);
+  INSERT INTO sink_outbox_totals (id, rows, bytes) VALUES (1, 0, 0);
+  CREATE TRIGGER sink_outbox_ai AFTER INSERT ON sink_outbox BEGIN
+    UPDATE sink_outbox_totals SET rows = rows + 1, bytes = bytes + NEW.bytes WHERE id = 1;
+  END;
+  CREATE TRIGGER sink_outbox_ad AFTER DELETE ON sink_outbox BEGIN
+    UPDATE sink_outbox_totals SET rows = rows - 1, bytes = bytes - OLD.bytes WHERE id = 1;
+  END;
+  CREATE TABLE sink_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE sink_asset_state (ip TEXT PRIMARY KEY, hash TEXT NOT NULL);
+  CREATE TABLE sink_dead_letters (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    index_name TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    error_type TEXT,
+    reason TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created TEXT NOT NULL,
+    retried TEXT
+  );
+  CREATE INDEX sink_dead_letters_open ON sink_dead_letters (retried, id);
+  `,
 ];
