@@ -125,6 +125,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Unknown fields are refused (400), never silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // Errors fastify raises before routing (a URL that is not valid percent-encoding, a bad
+    // content type header) answer in our error format too, never fastify's own body.
+    frameworkErrors: (err, _req, reply) => {
+      const bad = err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (bad percent-encoding)' : err.message;
+      void sendError(new ApiError('OTW_ERR_VALIDATION', bad, err.code === 'FST_ERR_BAD_URL' ? 'url' : undefined), reply);
+    },
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);

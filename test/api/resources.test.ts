@@ -219,6 +219,16 @@ describe('hardening', () => {
   });
 });
 
+describe('bad URLs', () => {
+  it('answers a URL that is not valid percent-encoding in the catalogue format, also under /api', async () => {
+    for (const url of ['/%E0%A4%A', '/api/v1/findings/%ZZ', '/api/v1/%']) {
+      const r = await fx.app.inject({ method: 'GET', url, headers: fx.auth('viewer') });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json(), url).toMatchObject({ code: 'OTW_ERR_VALIDATION', field: 'url' });
+    }
+  });
+});
+
 describe('ops', () => {
   it('answers healthz and readyz without credentials, metrics with', async () => {
     expect((await fx.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
