@@ -162,7 +162,10 @@ function metric(c: Cursor, end: number): TahuMetric | null {
       if (s < 0) return null;
       if (field === 1) m.name = utf8(c.b, s, c.pos);
       else if (field === 15) f.stringValue = utf8(c.b, s, c.pos);
-      else ((f.bytesStart = s), (f.bytesEnd = c.pos));
+      else {
+        f.bytesStart = s;
+        f.bytesEnd = c.pos;
+      }
     } else if (wt === WT_I32) {
       if (c.pos + 4 > end) return null;
       f.floatValue = c.view.getFloat32(c.pos, true);

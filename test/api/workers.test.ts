@@ -40,9 +40,15 @@ function waitFor(p: ChildProcess, re: RegExp, ms: number): Promise<string> {
     const t = setTimeout(() => rej(new Error(`no ${re} within ${ms} ms: ${err}`)), ms);
     p.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
-      if (re.test(err)) (clearTimeout(t), res(err));
+      if (re.test(err)) {
+        clearTimeout(t);
+        res(err);
+      }
     });
-    p.once('exit', (c) => (clearTimeout(t), rej(new Error(`exited ${c}: ${err}`))));
+    p.once('exit', (c) => {
+      clearTimeout(t);
+      rej(new Error(`exited ${c}: ${err}`));
+    });
   });
 }
 
