@@ -30,6 +30,10 @@ Commands:
                          rotate, push to servers (otwatch pki --help)
   report --standard STD  compliance report (IEC 62443-3-3, CIP-015, SP 800-82) as PDF/HTML/CSV/JSON
   elastic <subcommand>   ship findings and assets to Elasticsearch (setup, ship, status)
+  tap --broker URL       broker tap: subscribe to an MQTT broker and analyse what it forwards
+  backup | restore       online backup of the store and the PKI; verified restore
+  config check FILE      validate the configuration file (docs/otwatch.example.jsonc)
+  appliance              the appliance: store, demo data, PKI, HTTPS API and UI (npm start)
   help                   this help
 
 Options:
@@ -108,6 +112,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'elastic': {
         const { elasticCommand } = await import('./elastic.js');
         return await elasticCommand(rest, io);
+      }
+      case 'tap': {
+        const { tapCommand } = await import('./tap.js');
+        return await tapCommand(rest, io);
+      }
+      case 'config': {
+        const { configCommand } = await import('./config.js');
+        return await configCommand(rest, io);
+      }
+      case 'appliance': {
+        const { applianceCommand } = await import('./appliance.js');
+        return await applianceCommand(rest, io);
+      }
+      case 'backup': {
+        const { backupCommand } = await import('./backup.js');
+        return await backupCommand(rest, io);
+      }
+      case 'restore': {
+        const { restoreCommand } = await import('./backup.js');
+        return await restoreCommand(rest, io);
       }
       case 'pki': {
         // Loaded on demand: the PKI pulls in node-forge and node-opcua's client.

@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the main job on the bundled sample data. Until the API and UI land, this runs
- * `otwatch analyze` on the bundled captures (samples/) and prints the result.
+ * `npm start` (after `npm run build`): the appliance, `otwatch appliance` (cli/appliance.ts), in
+ * this process so SIGTERM and SIGINT reach it directly. Arguments after `npm start --` are passed
+ * on (e.g. `npm start -- --config otwatch.jsonc`). Under CI=true it checks itself and exits.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const SAMPLES = ['samples/plant-demo.pcap', 'samples/corpus-mix.pcapng'].filter((f) => existsSync(f));
-if (SAMPLES.length === 0) {
-  console.error('otwatch: no bundled sample capture found under samples/');
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  console.error('otwatch: dist/cli/main.js is missing; run npm run build (npm start does) first');
   process.exit(2);
 }
-const args = ['dist/cli/main.js', 'analyze', ...SAMPLES, ...process.argv.slice(2)];
-console.log(`$ otwatch ${args.slice(1).join(' ')}`);
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const { main } = await import(entry.href);
+const code = await main(['appliance', ...process.argv.slice(2)], {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  env: process.env,
+  stdin: process.stdin,
+});
+process.exitCode = code;
