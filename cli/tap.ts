@@ -39,6 +39,9 @@ Options:
   --learn                 record the traffic as the baseline (needs --db)
   --config FILE           analyzer thresholds (analyzers/README.md)
   --for SECONDS           stop after this many seconds (default: until SIGINT or SIGTERM)
+  --reconnect SECONDS     when the broker drops the connection, reconnect (and resubscribe)
+                          every SECONDS (default 5); each outage is a monitor.capture-loss
+                          finding. 0: stop at the first disconnection
   --format table|ndjson   output format of the findings and summary (default: table)
   --fail-on SEVERITY      exit 1 when a finding at or above this severity was raised
   -h, --help              this help
@@ -55,6 +58,9 @@ export interface TapSummary {
   findings: { total: number; bySeverity: Record<Severity, number> };
   health: BrokerHealth;
   ended: string;
+  /** Connections lost and re-established while running, and the time without one. */
+  disconnects: number;
+  downtimeSec: number;
   db: string | null;
   run: number;
 }
@@ -116,6 +122,7 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
       db: { type: 'string' },
       learn: { type: 'boolean', default: false },
       config: { type: 'string' },
+      reconnect: { type: 'string' },
       for: { type: 'string' },
       format: { type: 'string' },
       'fail-on': { type: 'string' },
@@ -128,6 +135,8 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
   }
   const broker = parseBroker(values.broker);
   const forSec = parseFor(values.for);
+  const reconnectSec = values.reconnect === undefined ? 5 : Number(values.reconnect);
+  if (!Number.isInteger(reconnectSec) || reconnectSec < 0 || reconnectSec > 3600) throw new UsageError('OTW_ERR_USAGE', `tap: --reconnect must be whole seconds from 0 to 3600, not '${values.reconnect}'`);
   const format = parseFormat(values.format, 'table');
   const failOn = parseSeverity(values['fail-on'], '--fail-on');
   if (values.share !== undefined && !/^[^/#+]+$/.test(values.share)) throw new UsageError('OTW_ERR_USAGE', `tap: --share must be a group name without '/', '+' or '#', not '${values.share}'`);
@@ -160,6 +169,10 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
     let sparkplug = 0;
     let anomalies = 0;
     let ended = 'running';
+    let lostAt: number | null = null;
+    const filters = subscriptionFilters(values.topic ?? [], values.share);
+    let disconnects = 0;
+    let downtimeSec = 0;
     const onSignal: Partial<Record<'SIGINT' | 'SIGTERM', () => void>> = {};
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve) => {
@@ -170,7 +183,34 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
       if (forSec !== null) timer = setTimeout(() => stop('duration'), forSec * 1000);
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, (onSignal[sig] = () => stop(sig)));
       signal?.addEventListener('abort', () => stop('aborted'), { once: true });
-      conn.client.once('close', () => stop('broker closed the connection'));
+      conn.client.on('close', () => {
+        if (ended !== 'running') return; // our own end
+        // Before the subscription is up (reconnectPeriod still 0) a close ends the run as well.
+        if (reconnectSec === 0 || !conn.client.options.reconnectPeriod) return stop('broker closed the connection');
+        if (lostAt !== null) return; // a failed reconnection attempt: still the same outage
+        lostAt = Date.now();
+        disconnects++;
+        io.stderr.write(`otwatch: tap: the broker closed the connection; reconnecting every ${reconnectSec} s\n`);
+      });
+      conn.client.on('connect', () => {
+        if (lostAt === null) return;
+        const secs = (Date.now() - lostAt) / 1000;
+        downtimeSec += secs;
+        // What the broker forwarded meanwhile is lost to the tap: the analyst must know it could not see.
+        analyzer.findings.raise('monitor.capture-loss', {
+          subject: `tap:${redactUrl(broker)}`,
+          ts: new Date(lostAt).toISOString(),
+          flow: conn.flow,
+          frame: null,
+          type: 'tap',
+          severity: 'medium',
+          detail: `tap disconnected from ${redactUrl(broker)} for ${secs.toFixed(1)} s: messages published meanwhile were not seen`,
+          details: { disconnectedSec: Number(secs.toFixed(3)) },
+        });
+        lostAt = null;
+        // A clean session: the broker forgot the subscriptions, so make them again.
+        void subscribeTap(conn, filters).then((r) => io.stderr.write(`otwatch: tap: reconnected after ${secs.toFixed(1)} s; subscribed to ${r.granted.join(', ')}\n`));
+      });
     });
     conn.client.on('message', (topic, payload, packet) => {
       const receivedMs = Date.now();
@@ -207,17 +247,20 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
         }
       }
     });
-    const subs = await subscribeTap(conn, subscriptionFilters(values.topic ?? [], values.share));
+    const subs = await subscribeTap(conn, filters);
     if (subs.granted.length === 0 || subs.refused.some((f) => f !== '$SYS/#')) {
       io.stderr.write(`otwatch: tap: the broker refused the subscription to ${subs.refused.join(', ')}\n`);
     }
     io.stderr.write(`otwatch: tap: subscribed to ${subs.granted.join(', ')} on ${redactUrl(broker)} (MQTT ${conn.version === 5 ? '5' : '3.1.1'})\n`);
+    // From now on mqtt.js reconnects by itself; the 'connect' handler above subscribes again.
+    if (reconnectSec > 0) conn.client.options.reconnectPeriod = reconnectSec * 1000;
     const flush = setInterval(() => store.flushFindings(runId, analyzer.findings.list(), cfg.maxEvidence), FLUSH_MS);
     await done;
     clearInterval(flush);
     clearTimeout(timer);
     for (const sig of ['SIGINT', 'SIGTERM'] as const) if (onSignal[sig]) process.off(sig, onSignal[sig]);
     await conn.client.endAsync(true).catch(() => undefined);
+    if (lostAt !== null) downtimeSec += (Date.now() - lostAt) / 1000; // ended while disconnected
     const result = analyzer.finish(null);
     const findings = result.findings.list();
     store.flushFindings(runId, findings, cfg.maxEvidence);
@@ -235,6 +278,8 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
       findings: { total: findings.length, bySeverity },
       health: health.snapshot(),
       ended,
+      disconnects,
+      downtimeSec: Number(downtimeSec.toFixed(3)),
       db: values.db ?? null,
       run: runId,
     };
@@ -263,7 +308,7 @@ function tapSummaryTable(s: TapSummary): string {
   const h = s.health.summary;
   const shown = HEALTH_LINE.filter((k) => h[k] !== undefined).map((k) => `${k} ${h[k]}`);
   lines.push(`health   ${shown.length ? shown.join(', ') : 'no $SYS data received'} (${s.health.messages} $SYS messages)`);
-  lines.push(`ended    ${s.ended}`);
+  lines.push(`ended    ${s.ended}${s.disconnects ? `; ${s.disconnects} disconnection(s), ${s.downtimeSec.toFixed(1)} s without the broker` : ''}`);
   if (s.db) lines.push(`store    ${s.db} (run ${s.run})`);
   return lines.join('\n') + '\n';
 }

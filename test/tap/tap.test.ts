@@ -142,6 +142,37 @@ describe('otwatch tap', () => {
     expect(stored.map((r) => `${r.rule} ${r.subject}`)).toEqual(expected);
   }, 60_000);
 
+  it('reconnects and resubscribes when the broker restarts, and reports the outage as capture loss', async () => {
+    const port = await freePort();
+    let b = await startMosquitto({ port });
+    const tap = startTap(['--broker', b.url, '--topic', 'plant/#', '--reconnect', '1']);
+    try {
+      await tap.ready();
+      const send = async (payload: string) => {
+        const c = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
+        await c.publishAsync('plant/line1/temp', payload, { qos: 1 });
+        await c.endAsync();
+      };
+      await send('1');
+      await sleep(300); // delivered to the tap before the broker goes
+      await b.stop();
+      await waitFor(() => tap.m.err().includes('closed the connection'), 'the disconnection');
+      b = await startMosquitto({ port });
+      await waitFor(() => /reconnected after .* subscribed to plant\/#/.test(tap.m.err()), 'the new subscription', 15_000);
+      await send('2');
+      await sleep(500);
+    } finally {
+      const t = await tap.stop();
+      await b.stop();
+      expect(t.code, tap.m.err()).toBe(0);
+      expect(t.summary.messages, tap.m.err()).toBe(2);
+      expect(t.summary.disconnects).toBe(1);
+      expect(t.summary.downtimeSec).toBeGreaterThan(0);
+      const loss = t.findings.filter((f) => f.rule === 'monitor.capture-loss');
+      expect(loss.map((f) => f.subject)).toEqual([`tap:mqtt://127.0.0.1:${port}`]);
+    }
+  }, 60_000);
+
   it('uses a shared subscription with --share and chosen topic filters', async () => {
     const tap = startTap(['--broker', broker.url, '--share', 'otw', '--topic', 'spBv1.0/#', '--topic', 'plant/#']);
     await tap.ready();
