@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RULES } from './rules.js';
+import { DEFAULT_PROCESS, resolveProcessConfig, type ProcessConfig } from './process/config.js';
 import { isSeverity, type Severity } from './types.js';
 
 export interface Window {
@@ -37,6 +38,8 @@ export interface AnalyzerConfig {
   /** Learned publisher periods: a topic is silent after silentFactor × period (and at least silentMinSec). */
   silentFactor: number;
   silentMinSec: number;
+  /** The process model (analyzers/process.ts): switch, caps, history, JSON mapping, linked tags. */
+  process: ProcessConfig;
   /** Rules turned off, and per-rule severity overrides. */
   disabled: string[];
   severity: Record<string, Severity>;
@@ -61,6 +64,7 @@ export const DEFAULT_CONFIG: AnalyzerConfig = {
   valueStuckCount: 50,
   silentFactor: 5,
   silentMinSec: 30,
+  process: DEFAULT_PROCESS,
   disabled: [],
   severity: {},
 };
@@ -100,6 +104,9 @@ export function resolveConfig(input: unknown, origin = 'config'): AnalyzerConfig
   for (const n of NUMBERS) {
     if (o[n] !== undefined) c[n] = positive(`${origin}: ${n}`, o[n], n.startsWith('max') || n === 'valueStuckCount' || n === 'certMinRsaBits');
   }
+  c.process = resolveProcessConfig(o.process, origin, (m) => {
+    throw new ConfigError(m);
+  });
   const ids = new Set(RULES.map((r) => r.id));
   if (o.disabled !== undefined) {
     if (!Array.isArray(o.disabled)) throw new ConfigError(`${origin}: disabled: expected an array of rule ids`);

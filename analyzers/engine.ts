@@ -15,6 +15,7 @@ import { Matrix } from './matrix.js';
 import { MqttRules } from './mqtt.js';
 import { OpcuaRules } from './opcua.js';
 import { PkiRules } from './pki.js';
+import { ProcessRules } from './process.js';
 import { PubsubRules } from './pubsub.js';
 import type { WireInventory } from '../pki/wirecheck.js';
 import { RULES } from './rules.js';
@@ -29,6 +30,8 @@ export interface AnalyzerResult {
   matrix: Matrix;
   /** Learned in this run (learn mode), to merge into the stored baseline. */
   learned: Baseline | null;
+  /** The process model (tags and their history), null when `process.enabled` is false. */
+  process: ProcessRules | null;
   baselineMode: BaselineMode;
   /** Baseline rules that were not evaluated because no baseline exists. */
   rulesWithoutBaseline: string[];
@@ -49,6 +52,7 @@ export class Analyzer {
   private readonly pubsub: PubsubRules;
   private readonly floods: FloodRules;
   private readonly baseline: BaselineRules;
+  private readonly process: ProcessRules | null;
   readonly mode: BaselineMode;
   private events = 0;
   private flows = 0;
@@ -70,6 +74,7 @@ export class Analyzer {
     this.sparkplug = new SparkplugRules(this.ctx);
     this.pubsub = new PubsubRules(this.ctx);
     this.floods = new FloodRules(this.ctx);
+    this.process = cfg.process.enabled ? new ProcessRules(this.ctx) : null;
     const base = opts.baseline ?? new Baseline();
     this.mode = opts.learn ? 'learn' : base.size > 0 ? 'detect' : 'off';
     this.baseline = new BaselineRules(this.ctx, this.mode, base);
@@ -85,8 +90,13 @@ export class Analyzer {
     if (ev.proto === 'mqtt') {
       if (ev.type === 'PUBLISH') {
         const sp = ev.sparkplug as SparkplugInfo | null;
-        if (sp) this.sparkplug.publish(ev, sp);
-        else if (ev.pubsub !== undefined) this.pubsub.event(ev);
+        if (sp) {
+          this.sparkplug.publish(ev, sp);
+          this.process?.sparkplug(ev, sp);
+        } else if (ev.pubsub !== undefined) {
+          this.pubsub.event(ev);
+          this.process?.pubsub(ev);
+        } else this.process?.mqttJson(ev);
       } else {
         if (ev.type === 'CONNECT') this.sparkplug.connect(ev);
         this.mqtt.event(ev);
@@ -95,9 +105,11 @@ export class Analyzer {
     } else if (ev.proto === 'opcua') {
       this.opcua.event(ev);
       this.floods.opcua(ev);
+      this.process?.opcua(ev);
       if (ev.type === 'certificate') this.pki.event(ev);
     } else if (ev.proto === 'opcua-pubsub') {
       this.pubsub.event(ev);
+      this.process?.pubsub(ev);
     }
     this.baseline.event(ev);
   }
@@ -114,6 +126,7 @@ export class Analyzer {
   finish(stats: PipelineStats | null, truncated: { file: string; offset: number; reason: string }[] = []): AnalyzerResult {
     this.opcua.finish();
     this.pubsub.finish();
+    this.process?.finish();
     this.baseline.finish();
     if (stats) this.floods.captureLoss(stats, truncated, this.lastTs ?? new Date(0).toISOString());
     return {
@@ -121,6 +134,7 @@ export class Analyzer {
       inventory: this.inventory,
       matrix: this.matrix,
       learned: this.mode === 'learn' ? this.baseline.learned : null,
+      process: this.process,
       baselineMode: this.mode,
       rulesWithoutBaseline: this.mode === 'off' ? RULES.filter((r) => r.needsBaseline).map((r) => r.id) : [],
       counters: {
@@ -131,6 +145,7 @@ export class Analyzer {
         matrixKeysDropped: this.matrix.refused,
         floodKeysDropped: this.floods.overflow(),
         baselineKeysDropped: this.baseline.overflow,
+        ...this.process?.counters(),
       },
       firstTs: this.firstTs,
       lastTs: this.lastTs,

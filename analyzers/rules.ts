@@ -78,6 +78,11 @@ export const RULES: readonly RuleDef[] = [
     'One PublisherId sent from a second address (UDP source, or MQTT publisher connection): a duplicate configuration or a spoofed publisher.', ['T0856', 'T0849'], ['SR1.2', 'SR3.1']),
   R('pubsub.malformed', 'protocol', 'medium', 'Malformed OPC UA PubSub message',
     'A UADP or JSON PubSub message that does not decode (on a PubSub topic or UDP port).', ['T0814', 'T0866'], ['SR3.5', 'SR7.1']),
+  // --- process model (analyzers/process.ts)
+  R('process.source-divergence', 'integrity', 'high', 'Two paths report different values for the same process value',
+    'Two tags linked in `process.links` (e.g. an OPC UA node and a Sparkplug metric or PubSub field) differ by more than the link tolerance for at least `process.divergenceHoldSec` seconds of capture time.', ['T0832', 'T0856', 'T0831'], ['SR3.1', 'SR3.6']),
+  R('process.timestamp-anomaly', 'integrity', 'medium', 'Process value with a bad source timestamp',
+    'A tag whose source timestamp goes backwards (by more than `process.backwardsToleranceSec`) or is more than `process.futureSkewSec` seconds ahead of the capture time.', ['T0856', 'T0832'], ['SR2.11', 'SR3.1']),
   // --- floods (absolute thresholds)
   R('mqtt.connect-flood', 'availability', 'high', 'MQTT connection flood',
     'More than `connectFlood.max` CONNECTs from one client address within `connectFlood.windowSec` seconds.', ['T0814'], ['SR7.1', 'SR7.2']),

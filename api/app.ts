@@ -18,6 +18,7 @@ import { ApiError, errorBody, errorSchema, API_ERRORS, type ApiErrorCode } from 
 import { findingSchema, findingSummarySchema, historySchema, assetSchema } from './schemas.js';
 import { findingRoutes } from './routes/findings.js';
 import { inventoryRoutes } from './routes/inventory.js';
+import { tagRoutes } from './routes/tags.js';
 import { adminRoutes } from './routes/admin.js';
 import { sessionRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from './routes/session.js';
 import { docsRoutes } from './routes/docs.js';
@@ -225,6 +226,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await sessionRoutes(v1, ctx);
       await findingRoutes(v1, ctx);
       await inventoryRoutes(v1, ctx);
+      await tagRoutes(v1, ctx);
       await adminRoutes(v1, ctx);
       await pkiRoutes(v1, ctx);
       await sinkRoutes(v1, ctx);

@@ -17,6 +17,7 @@ import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from 
 import { Analyzer } from '../analyzers/engine.js';
 import { severityRank, isSeverity, SEVERITIES, type Finding, type Severity } from '../analyzers/types.js';
 import { Store, StoreError } from '../store/store.js';
+import { writeTags } from '../store/tags.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from './errors.js';
 import { parseFormat } from './decode.js';
 import { flowText } from './format.js';
@@ -58,7 +59,9 @@ export interface AnalysisSummary {
 }
 
 /** The protocols to decode (all registered decoders). */
-export function analyzerProtocols(): ProtocolSpec[] {
+export function analyzerProtocols(cfg?: AnalyzerConfig): ProtocolSpec[] {
+  // The process model's JSON mapping reads payloads from the MQTT preview: make it long enough.
+  if (cfg?.process.enabled && cfg.process.json.length > 0) return defaultProtocols({ mqtt: { payloadPreviewBytes: Math.max(32, cfg.process.jsonPayloadBytes) } });
   return defaultProtocols();
 }
 
@@ -153,7 +156,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
         positionals,
         io,
         {
-          protocols: analyzerProtocols(),
+          protocols: analyzerProtocols(cfg),
           onFlow: (r) => {
             flows++;
             const app = r.app ?? (r.transport === 'tcp' ? 'tcp-other' : 'udp');
@@ -174,6 +177,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
     const findings = result.findings.list();
     store.flushFindings(runId, findings, cfg.maxEvidence);
     store.writeInventory(result.inventory.list(), result.matrix);
+    if (result.process) writeTags(store.db, result.process.table.values(), cfg.process.historyPoints);
     const learnedItems = result.learned ? store.saveBaseline(result.learned, 'learned') : 0;
     const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     for (const f of findings) bySeverity[f.severity]++;

@@ -259,4 +259,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sink_dead_letters_open ON sink_dead_letters (retried, id);
   `,
+  // 5: the process model (issue 13): one row per tag (last value, quality, timestamps, asset,
+  // last writer) and its downsampled history (store/tags.ts trims it to the configured points).
+  `
+  CREATE TABLE tags (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value TEXT,
+    num REAL,
+    type TEXT,
+    quality TEXT,
+    source_ts TEXT,
+    server_ts TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    asset TEXT,
+    writer TEXT,
+    updates INTEGER NOT NULL
+  );
+  CREATE INDEX tags_source ON tags (source, key);
+  CREATE INDEX tags_asset ON tags (asset, key);
+  CREATE TABLE tag_history (
+    tag_id TEXT NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    ts TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (tag_id, ts)
+  ) WITHOUT ROWID;
+  `,
 ];
