@@ -1,7 +1,7 @@
 /**
- * Asset inventory from decode events and flow records: assets by IP address (the decode contract
- * carries no MAC address, so assets are keyed by IP only), their roles, identities, protocols and
- * server ports, first and last time seen. Every per-asset set is capped.
+ * Asset inventory from decode events and flow records: assets by IP address, with the MAC address
+ * they send from (from the flow records: the decode contract's events carry none), their roles,
+ * identities, protocols and server ports, first and last time seen. Every per-asset set is capped.
  */
 import type { DecodeEvent } from '../collectors/types.js';
 import type { FlowRecord } from '../collectors/net/flow.js';
@@ -40,7 +40,11 @@ export interface Asset {
   /** Identities not kept because of the cap. */
   identitiesDropped: number;
   messages: number;
+  /** The link-layer (MAC) address the asset last sent from, when the capture has one. Behind a router this is the router's. */
+  mac: string | null;
 }
+
+const NO_MAC = '00:00:00:00:00:00';
 
 /** Per-asset caps: identities and ports kept. */
 const MAX_IDENTITIES = 64;
@@ -72,6 +76,7 @@ export class Inventory {
       identities: new Set(),
       identitiesDropped: 0,
       messages: 0,
+      mac: null,
     }));
     if (a) {
       if (ts > a.lastSeen) a.lastSeen = ts;
@@ -168,6 +173,10 @@ export class Inventory {
     if (client && r.end > client.lastSeen) client.lastSeen = r.end;
     if (server && r.end > server.lastSeen) server.lastSeen = r.end;
     if (server) capAdd(server.serverPorts, r.flow.dport, MAX_PORTS);
+    // Each end's own source MAC (never the destination MAC of the other's frames: that is a router's when routed).
+    // All zeros is no address (loopback captures, some tunnels).
+    if (r.mac?.client && client && r.mac.client !== NO_MAC) client.mac = r.mac.client;
+    if (r.mac?.server && server && r.mac.server !== NO_MAC) server.mac = r.mac.server;
   }
 
   list(): Asset[] {
@@ -187,5 +196,6 @@ export function assetJson(a: Asset): Record<string, unknown> {
     identities: [...a.identities].sort(),
     identitiesDropped: a.identitiesDropped,
     messages: a.messages,
+    mac: a.mac,
   };
 }

@@ -106,7 +106,7 @@ export const triageBody = {
 export const assetSchema = {
   $id: 'Asset',
   type: 'object',
-  properties: { ip: str, firstSeen: str, lastSeen: str, roles: strs, protocols: strs, serverPorts: { type: 'array', items: int }, identities: strs, messages: int },
+  properties: { ip: str, firstSeen: str, lastSeen: str, roles: strs, protocols: strs, serverPorts: { type: 'array', items: int }, identities: strs, messages: int, mac: nstr, macVendor: nstr },
 } as const;
 
 export const connectionSchema = {

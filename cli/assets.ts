@@ -53,6 +53,7 @@ export async function assetsCommand(argv: string[], io: CliIo): Promise<number> 
       const roles = (a.roles as string[]).join(',');
       lines.push(`${String(a.ip).padEnd(40)}${roles.padEnd(50)}${(a.serverPorts as number[]).join(',')}`);
       lines.push(`  seen ${String(a.firstSeen)} .. ${String(a.lastSeen)}, ${String(a.messages)} messages`);
+      if (typeof a.mac === 'string') lines.push(`  mac ${a.mac}${typeof a.macVendor === 'string' ? ` (${a.macVendor})` : ''}`);
       for (const id of a.identities as string[]) lines.push(`  ${id}`);
     }
     if (values.matrix) {

@@ -288,4 +288,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tag_id, ts)
   ) WITHOUT ROWID;
   `,
+  // 6: the MAC address each asset sends from, and its vendor from the IEEE OUI registry (issue 5).
+  `
+  ALTER TABLE assets ADD COLUMN mac TEXT;
+  ALTER TABLE assets ADD COLUMN mac_vendor TEXT;
+  CREATE INDEX assets_mac ON assets (mac);
+  `,
 ];

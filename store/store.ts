@@ -6,6 +6,7 @@
  * committed with synchronous=FULL, so a process killed with SIGKILL loses none it committed. A run
  * left 'running' by a dead process is marked 'interrupted' when the store is next opened.
  */
+import { macVendor } from '../analyzers/oui.js';
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
@@ -206,9 +207,10 @@ export class Store {
   writeInventory(assets: Iterable<Asset>, matrix: Matrix): void {
     const getAsset = this.db.prepare('SELECT roles, protocols, server_ports, identities FROM assets WHERE ip = ?');
     const putAsset = this.db.prepare(
-      `INSERT INTO assets (ip, first_seen, last_seen, roles, protocols, server_ports, identities, messages) VALUES (@ip, @firstSeen, @lastSeen, @roles, @protocols, @ports, @identities, @messages)
+      `INSERT INTO assets (ip, first_seen, last_seen, roles, protocols, server_ports, identities, messages, mac, mac_vendor) VALUES (@ip, @firstSeen, @lastSeen, @roles, @protocols, @ports, @identities, @messages, @mac, @macVendor)
        ON CONFLICT (ip) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), roles = excluded.roles,
-         protocols = excluded.protocols, server_ports = excluded.server_ports, identities = excluded.identities, messages = messages + excluded.messages`,
+         protocols = excluded.protocols, server_ports = excluded.server_ports, identities = excluded.identities, messages = messages + excluded.messages,
+         mac = coalesce(excluded.mac, mac), mac_vendor = coalesce(excluded.mac_vendor, mac_vendor)`,
     );
     const union = <T>(old: unknown, add: Iterable<T>, cap: number): T[] => {
       const s = new Set<T>(parse<T[]>(old, []));
@@ -245,6 +247,8 @@ export class Store {
           ports: json(union(old?.server_ports, a.serverPorts, 64).sort((x, y) => Number(x) - Number(y))),
           identities: json(union(old?.identities, a.identities, 256)),
           messages: a.messages,
+          mac: a.mac,
+          macVendor: a.mac === null ? null : macVendor(a.mac),
         });
       }
       for (const c of matrix.connections.values()) putConn.run({ ...c });
@@ -377,5 +381,7 @@ export function assetRow(r: Row): Row {
     serverPorts: parse(r.server_ports, []),
     identities: parse(r.identities, []),
     messages: r.messages,
+    mac: r.mac ?? null,
+    macVendor: r.mac_vendor ?? null,
   };
 }

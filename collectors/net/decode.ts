@@ -50,6 +50,12 @@ export class PacketInfo {
   /** Transport payload in `buf`. */
   payloadOff = 0;
   payloadLen = 0;
+  /**
+   * The frame's link-layer source address (6-byte MAC) at `macOff` in `frame`, or -1 when the
+   * link type carries none (raw IP, loopback) or it is not 6 bytes long.
+   */
+  frame: Uint8Array = new Uint8Array(0);
+  macOff = -1;
 }
 
 /** Why a packet was not decoded down to TCP/UDP; keys of the counters. */
@@ -101,9 +107,12 @@ export class PacketDecoder {
     const d = pkt.data;
     const info = this.info;
     info.vlanCount = 0;
+    info.frame = d;
+    info.macOff = -1;
     this.nowSec = pkt.tsSec;
     switch (pkt.linkType) {
       case LINKTYPE.ETHERNET:
+        if (d.length >= 14) info.macOff = 6; // destination(6) source(6) type(2)
         return this.ethernet(d, 0);
       case LINKTYPE.NULL:
       case LINKTYPE.LOOP: {
@@ -127,11 +136,13 @@ export class PacketDecoder {
       case LINKTYPE.LINUX_SLL: {
         // packet type(2) arphrd(2) addr len(2) addr(8) protocol(2)
         if (d.length < 16) return this.skip('linkTruncated');
+        if (((d[4] << 8) | d[5]) === 6) info.macOff = 6; // the sender's address, when it is a MAC
         return this.etherType(d, (d[14] << 8) | d[15], 16);
       }
       case LINKTYPE.LINUX_SLL2: {
         // protocol(2) reserved(2) ifindex(4) arphrd(2) pkttype(1) addrlen(1) addr(8)
         if (d.length < 20) return this.skip('linkTruncated');
+        if (d[11] === 6) info.macOff = 12;
         return this.etherType(d, (d[0] << 8) | d[1], 20);
       }
       default:

@@ -53,6 +53,8 @@ export interface FlowRecord {
   handshake: boolean;
   endReason: FlowEnd;
   app: string | null;
+  /** Link-layer source addresses the client and the server sent from (absent when the link type has none). */
+  mac?: { client: string | null; server: string | null };
 }
 
 export type ConsumerFactory = (flow: Flow) => StreamConsumer | null;
@@ -93,6 +95,9 @@ export class Flow implements FlowContext {
   endReason: FlowEnd = 'eof';
   /** Protocol that claimed the flow (set by the dispatcher). */
   app: string | null = null;
+  /** The MAC each side first sent from (`aa:bb:…`), null until seen or when the link has none. */
+  macA: string | null = null;
+  macB: string | null = null;
   dir0: TcpDirection | null = null;
   dir1: TcpDirection | null = null;
   consumer: StreamConsumer | null = null;
@@ -164,9 +169,18 @@ export class Flow implements FlowContext {
       handshake: this.handshakeSeen,
       endReason: this.endReason,
       app: this.app,
+      ...(this.macA !== null || this.macB !== null ? { mac: c === 0 ? { client: this.macA, server: this.macB } : { client: this.macB, server: this.macA } } : {}),
     };
   }
 }
+
+/** A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. */
+export function formatMac(b: Uint8Array, off: number): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + HEX2[b[off + i]];
+  return s;
+}
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function isoUs(sec: number, nsec: number): string {
   const base = new Date(sec * 1000).toISOString();
@@ -277,9 +291,12 @@ export class FlowTable implements DirectionSink {
     if (side === 0) {
       flow.pkts0++;
       flow.bytes0 += frameLen;
+      // Each side's MAC once, from its first frame that has one (a string per flow side, not per packet).
+      if (flow.macA === null && info.macOff >= 0) flow.macA = formatMac(info.frame, info.macOff);
     } else {
       flow.pkts1++;
       flow.bytes1 += frameLen;
+      if (flow.macB === null && info.macOff >= 0) flow.macB = formatMac(info.frame, info.macOff);
     }
     if (isTcp) {
       this.hot[0]++;

@@ -241,7 +241,8 @@ export function assetDoc(row: Row, hash: string, ctx: DocContext): SinkDoc {
     message: `asset ${ip}: ${roles.join(', ') || 'no role'}`,
     tags: ['otwatch', 'asset'],
     event: { kind: 'asset', category: ['host'], type: ['info'], module: 'otwatch', dataset: 'otwatch.asset', id: `${ctx.observerName}:asset:${ip}:${hash}`, start: String(row.first_seen), end: String(row.last_seen) },
-    host: { ip: isIP(ip) ? [ip] : [] },
+    // ECS writes MACs upper-case with hyphens.
+    host: { ip: isIP(ip) ? [ip] : [], ...(typeof row.mac === 'string' ? { mac: [row.mac.toUpperCase().replace(/:/g, '-')] } : {}) },
     related: isIP(ip) ? { ip: [ip] } : undefined,
     otwatch: {
       asset: {
@@ -251,6 +252,7 @@ export function assetDoc(row: Row, hash: string, ctx: DocContext): SinkDoc {
         server_ports: parse<number[]>(row.server_ports, []),
         identities: parse<string[]>(row.identities, []),
         messages: Number(row.messages),
+        ...(typeof row.mac_vendor === 'string' ? { mac_vendor: row.mac_vendor } : {}),
         first_seen: String(row.first_seen),
         last_seen: String(row.last_seen),
       },

@@ -38,7 +38,7 @@ const OTWATCH_MAPPING = props({
   attack: kw,
   standards: kw,
   iec62443: props({ sr: kw }),
-  asset: props({ ip: { type: 'ip' }, roles: kw, protocols: kw, server_ports: long, identities: kw, messages: long, first_seen: date, last_seen: date }),
+  asset: props({ ip: { type: 'ip' }, roles: kw, protocols: kw, server_ports: long, identities: kw, messages: long, mac_vendor: kw, first_seen: date, last_seen: date }),
   mqtt: props({
     type: kw, direction: kw, version: long, packet_id: long, qos: long, retain: { type: 'boolean' }, dup: { type: 'boolean' }, topic: kw, client_id: kw,
     payload_length: long, reason_code: long, sparkplug: props({ group: kw, msg_type: kw, edge_node: kw, device: kw, seq: long }),

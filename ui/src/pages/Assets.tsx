@@ -17,6 +17,9 @@ export interface Asset {
   serverPorts: number[];
   identities: string[];
   messages: number;
+  /** The MAC the asset sends from and its IEEE vendor, when the capture had a link layer. */
+  mac?: string | null;
+  macVendor?: string | null;
 }
 export interface Connection {
   client: string;
@@ -34,6 +37,7 @@ const COLUMNS: Column<Asset>[] = [
   { key: 'ip', label: 'Address', render: (a) => <Link href={`/assets/${encodeURIComponent(a.ip)}`}>{a.ip}</Link> },
   { key: 'roles', label: 'Roles', render: (a) => a.roles.join(', ') },
   { key: 'protocols', label: 'Protocols', render: (a) => a.protocols.join(', ') },
+  { key: 'vendor', label: 'Vendor (MAC)', render: (a) => (a.mac ? <span title={a.mac}>{a.macVendor ?? a.mac}</span> : '—') },
   { key: 'ids', label: 'Identities', cls: 'c-title', render: (a) => <span title={a.identities.join('\n')}>{a.identities.slice(0, 3).join(', ')}{a.identities.length > 3 ? ` +${a.identities.length - 3}` : ''}</span> },
   { key: 'last', label: 'Last seen (UTC)', cls: 'c-time', render: (a) => time(a.lastSeen) },
   { key: 'msgs', label: 'Messages', cls: 'num', render: (a) => int(a.messages) },
@@ -147,6 +151,8 @@ export function AssetPage({ params }: PageProps) {
             <dd>{a.protocols.join(', ') || '—'}</dd>
             <dt>Server ports</dt>
             <dd>{a.serverPorts.join(', ') || '—'}</dd>
+            <dt>MAC</dt>
+            <dd>{a.mac ? `${a.mac}${a.macVendor ? ` (${a.macVendor})` : ''}` : '—'}</dd>
             <dt>Identities</dt>
             <dd>
               <ul class="plainlist">
