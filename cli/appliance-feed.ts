@@ -10,6 +10,7 @@ import { resolveConfig, type AnalyzerConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
 import type { DecodeEvent } from '../collectors/types.js';
 import { openStore } from './analyze.js';
+import { writeTags } from '../store/tags.js';
 
 const POLL_MS = 500;
 /** A line longer than this is not an event the sensor wrote: skipped and counted. */
@@ -80,6 +81,7 @@ export function followEvents(file: string, db: string, cfg: AnalyzerConfig = res
       const r = analyzer.finish(null);
       store.flushFindings(runId, r.findings.list(), cfg.maxEvidence);
       store.writeInventory(r.inventory.list(), r.matrix);
+      if (r.process) writeTags(store.db, r.process.table.values(), cfg.process.historyPoints);
       store.finishRun(runId, 'done', { firstTs: r.firstTs, lastTs: r.lastTs, packets: 0, events, flows: 0, stats: { sensor: { events, skipped }, counters: r.counters } });
       store.close();
     },

@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from 
 import { Analyzer } from '../analyzers/engine.js';
 import { SEVERITIES, severityRank, type Severity } from '../analyzers/types.js';
 import { BirthWitness } from '../collectors/tap/birth.js';
+import { writeTags } from '../store/tags.js';
 import { connectTap, redactUrl, subscribeTap, subscriptionFilters, TapError } from '../collectors/tap/client.js';
 import { TapEventBuilder } from '../collectors/tap/event.js';
 import { BrokerHealthTracker, isSysTopic, type BrokerHealth } from '../collectors/tap/sys.js';
@@ -265,6 +266,7 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
     const findings = result.findings.list();
     store.flushFindings(runId, findings, cfg.maxEvidence);
     store.writeInventory(result.inventory.list(), result.matrix);
+    if (result.process) writeTags(store.db, result.process.table.values(), cfg.process.historyPoints);
     if (result.learned) store.saveBaseline(result.learned, 'learned');
     const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     for (const f of findings) bySeverity[f.severity]++;

@@ -135,7 +135,10 @@ describe('otwatch tap', () => {
     const sdb = new Database(db, { readonly: true });
     const run = sdb.prepare("SELECT status, captures, stats FROM runs ORDER BY id DESC LIMIT 1").get() as { status: string; captures: string; stats: string };
     const stored = sdb.prepare("SELECT rule, subject FROM findings WHERE rule LIKE 'sparkplug.%' ORDER BY rule, subject").all() as { rule: string; subject: string }[];
+    // The process model from the tap: the node's Speed metric ends at the last value sent (9, in the second session).
+    const speed = sdb.prepare("SELECT key, value FROM tags WHERE key LIKE 'sp:Plant/E7:Speed'").all() as { key: string; value: string }[];
     sdb.close();
+    expect(speed.map((t) => [t.key, JSON.parse(t.value)])).toEqual([['sp:Plant/E7:Speed', 9]]);
     expect(run.status).toBe('done');
     expect(JSON.parse(run.captures)).toEqual([`tap:${broker.url}`]);
     expect(JSON.parse(run.stats).tap.health.summary.version).toMatch(/mosquitto/);
