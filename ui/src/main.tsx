@@ -12,6 +12,7 @@ import { Overview } from './pages/Overview.js';
 import { Findings } from './pages/Findings.js';
 import { Assets, AssetPage } from './pages/Assets.js';
 import { CommMap } from './pages/Map.js';
+import { Process } from './pages/Process.js';
 import { Certificates } from './pages/Certificates.js';
 import { BaselinePage } from './pages/Baseline.js';
 import { Reports } from './pages/Reports.js';
@@ -41,6 +42,7 @@ const PAGES: PageEntry[] = [
   { match: /^\/assets$/, title: 'Assets', nav: '/assets', need: 'viewer', page: Assets },
   { match: /^\/assets\/([^/]+)$/, title: 'Asset', need: 'viewer', page: AssetPage },
   { match: /^\/map$/, title: 'Communication map', nav: '/map', need: 'viewer', page: CommMap },
+  { match: /^\/process$/, title: 'Process', nav: '/process', need: 'viewer', page: Process },
   { match: /^\/certificates$/, title: 'Certificates', nav: '/certificates', need: 'viewer', page: Certificates },
   { match: /^\/baseline$/, title: 'Baseline', nav: '/baseline', need: 'viewer', page: BaselinePage },
   { match: /^\/reports$/, title: 'Reports', nav: '/reports', need: 'auditor', page: Reports, optional: 'reports' },
