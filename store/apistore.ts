@@ -448,6 +448,22 @@ export class ApiStore {
     return this.db.prepare('SELECT name, role, created, updated FROM api_users ORDER BY name').all() as { name: string; role: Role; created: string; updated: string }[];
   }
 
+  /** Change a user's role; their live sessions take the new role at once (session() joins the user). */
+  setUserRole(name: string, role: Role): boolean {
+    return this.db.prepare('UPDATE api_users SET role = ?, updated = ? WHERE name = ?').run(role, now(), name).changes > 0;
+  }
+
+  /** Users with their last successful login, read from the audit log (null: never logged in). */
+  usersWithLogin(): { name: string; role: Role; created: string; updated: string; lastLogin: string | null }[] {
+    return this.db
+      .prepare(
+        `SELECT u.name, u.role, u.created, u.updated,
+                (SELECT MAX(a.ts) FROM audit_log a WHERE a.actor = 'user:' || u.name AND a.action = 'login' AND a.outcome = 'ok') AS lastLogin
+         FROM api_users u ORDER BY u.name`,
+      )
+      .all() as { name: string; role: Role; created: string; updated: string; lastLogin: string | null }[];
+  }
+
   createSession(hash: string, user: string, csrf: string, ttlMs: number): string {
     const t = Date.now();
     const expires = new Date(t + ttlMs).toISOString();

@@ -5,11 +5,15 @@
  * test-output/ui/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { axe, ensureUiBuilt, filledStore, launch, login, serve, shot, type Served } from './support.js';
 import type { Finding } from '../../analyzers/types.js';
+import { buildApp } from '../../api/app.js';
+import { Store } from '../../store/store.js';
+import { freePort } from '../support/net.js';
 
 // The functions passed to page.evaluate/addInitScript run in Chromium; this file is type-checked
 // with the Node libraries only, so the few browser globals they use are declared here (module scope).
@@ -33,6 +37,7 @@ interface Conn {
 }
 
 let dir = '';
+let db = '';
 let srv: Served;
 let browser: Browser;
 const contexts: Record<string, BrowserContext> = {};
@@ -72,6 +77,7 @@ beforeAll(async () => {
   await ensureUiBuilt();
   const s = await filledStore();
   dir = s.dir;
+  db = s.db;
   srv = await serve(s.db);
   browser = await launch();
 });
@@ -269,7 +275,7 @@ describe('web UI (Chromium, real store)', () => {
     expect(await admin.getByRole('button', { name: 'Revoke' }).count()).toBe(1);
     await shot(admin, 'certificates-admin');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
-    await admin.getByLabel('Name').fill('ui-made');
+    await admin.getByLabel('Name', { exact: true }).fill('ui-made');
     await admin.getByRole('button', { name: 'Create token' }).click();
     await expect.poll(() => admin.locator('.secret code').textContent()).toMatch(/^otw_/);
     const tokens = await api<{ items: { name: string; createdBy: string }[] }>(admin, '/tokens');
@@ -361,6 +367,98 @@ describe('web UI (Chromium, real store)', () => {
     await admin.close();
   });
 
+  it('lets an admin add a user in Settings, who then logs in with that role; role change and removal', async () => {
+    const page = await as('ada');
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(srv.url + '/settings');
+    const users = page.locator('section[aria-labelledby="s-users-h"]');
+    await users.locator('table').waitFor();
+    // The admin's own row offers no removal and no role change.
+    await expect.poll(() => users.locator('tr[data-user="ada"]').textContent()).toContain('admin (you)');
+    expect(await users.getByRole('button', { name: 'Remove user ada' }).count()).toBe(0);
+    await users.getByLabel('User name').fill('newbie');
+    await users.locator('form[aria-label="Add a user"] select').selectOption('analyst');
+    await users.getByLabel(/^Password/).fill('newbie-pass-0123456');
+    await users.getByRole('button', { name: 'Add user' }).click();
+    await users.locator('tr[data-user="newbie"]').waitFor();
+    expect(await users.getByLabel('Role of newbie').inputValue()).toBe('analyst');
+    // A second browser logs in as the new user.
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    other.setDefaultTimeout(8000);
+    try {
+      const p2 = await other.newPage();
+      await p2.goto(srv.url + '/');
+      await p2.getByLabel('User').fill('newbie');
+      await p2.getByLabel('Password').fill('newbie-pass-0123456');
+      await p2.getByRole('button', { name: 'Log in' }).click();
+      await p2.getByRole('navigation', { name: 'Main' }).waitFor();
+      expect(await (await p2.request.get(srv.url + '/api/v1/me')).json()).toMatchObject({ name: 'user:newbie', role: 'analyst' });
+      await shot(p2, 'new-user-logged-in');
+      // The admin makes them a viewer: the open session takes the new role at once.
+      await users.getByLabel('Role of newbie').selectOption('viewer');
+      await expect.poll(async () => ((await (await p2.request.get(srv.url + '/api/v1/me')).json()) as { role: string }).role).toBe('viewer');
+      await shot(page, 'settings-users');
+      await users.getByRole('button', { name: 'Remove user newbie' }).click();
+      await expect.poll(() => users.locator('tr[data-user="newbie"]').count()).toBe(0);
+      expect((await p2.request.get(srv.url + '/api/v1/me')).status()).toBe(401);
+    } finally {
+      await other.close();
+    }
+    // The thresholds table shows the server's effective configuration (defaults: no --config).
+    const th = page.locator('section[aria-labelledby="s-thresholds-h"]');
+    const cfg = await api<{ config: { connectFlood: { max: number } } }>(page, '/config/thresholds');
+    expect(await th.locator('tr[data-setting="connectFlood.max"] td').first().textContent()).toBe(String(cfg.config.connectFlood.max));
+    await page.close();
+  });
+
+  it('filters the map by declared zone and dots links crossing zones outside every conduit', async () => {
+    // A second server on the same store with a config file declaring two zones for its addresses:
+    // `cell` holds one server of a link between two IPv4 hosts, `site` every other IPv4 address.
+    const matrix = srv.store.db.prepare('SELECT client, server, port, proto FROM connections').all() as Conn[];
+    const pick = matrix.find((c) => c.client !== c.server && !c.server.includes(':') && !c.client.includes(':'));
+    expect(pick).toBeDefined();
+    const cfgFile = join(dir, 'zones.json');
+    writeFileSync(cfgFile, JSON.stringify({ zones: { zones: [{ name: 'cell', assets: [pick!.server] }, { name: 'site', cidrs: ['0.0.0.0/0'] }] } }));
+    const store = Store.open(db);
+    const app = await buildApp({ store, rateLimit: false, loginRateLimit: 1000, reportsConfig: cfgFile });
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    const url = `http://127.0.0.1:${port}`;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    ctx.setDefaultTimeout(8000);
+    try {
+      const page = await ctx.newPage();
+      await login(page, url, 'vic');
+      await page.goto(url + '/map');
+      await page.locator('svg.graph [data-node]').first().waitFor();
+      const zones = (await (await page.request.get(url + '/api/v1/zones')).json()) as { assets: Record<string, string>; flows: (Conn & { via: string | null })[] };
+      const zoneOf = (ip: string) => zones.assets[ip] ?? 'unzoned';
+      expect(await page.locator(`svg.graph [data-node="${pick!.server}"]`).getAttribute('data-zone')).toBe('cell');
+      const bad = new Set(zones.flows.filter((f) => f.via === null).map((f) => `${f.client}|${f.server}|${f.proto}`));
+      expect(bad.has(`${pick!.client}|${pick!.server}|${pick!.proto}`)).toBe(true);
+      const dashed = await page.locator('svg.graph path.edge[data-unconduited]').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute: (n: string) => string }).getAttribute('data-edge')));
+      expect(new Set(dashed)).toEqual(bad);
+      await shot(page, 'map-zones');
+      // Hiding the zone `cell` removes its assets and every link touching them.
+      await page.getByRole('checkbox', { name: 'cell' }).uncheck();
+      const links = new Set(matrix.filter((c) => zoneOf(c.client) !== 'cell' && zoneOf(c.server) !== 'cell').map((c) => `${c.client}|${c.server}|${c.proto}`));
+      await expect.poll(() => page.locator('svg.graph [data-edge]').count()).toBe(links.size);
+      expect(await page.locator(`svg.graph [data-node="${pick!.server}"]`).count()).toBe(0);
+      expect(await page.locator('svg.graph [data-node][data-zone="cell"]').count()).toBe(0);
+      expect(new URL(page.url()).searchParams.getAll('zhide')).toEqual(['cell']);
+      await shot(page, 'map-zone-filter');
+      await page.close();
+      // The zone legend and filter stay accessible.
+      const found: string[] = [];
+      for (const theme of ['dark', 'light'] as const) found.push(...(await axe(browser, ctx, url, [['/map', 'svg.graph [data-zone]']], theme)));
+      expect(found).toEqual([]);
+    } finally {
+      await ctx.close();
+      await app.close();
+      store.close();
+    }
+  });
+
   it('has no serious or critical axe-core violation on any page, in both themes', async () => {
     const ctx = contexts.ada ?? (await as('ada')).context();
     const ip = (await allPages<{ ip: string }>(await ctx.newPage(), '/assets'))[0].ip;
@@ -372,7 +470,8 @@ describe('web UI (Chromium, real store)', () => {
       ['/map', 'svg.graph [data-node]'],
       ['/certificates', 'section[aria-labelledby="c-wire-h"]'],
       ['/baseline', 'h1'],
-      ['/settings', 'section[aria-labelledby="s-tokens-h"] table'],
+      // Settings with its three tables loaded (tokens, users, thresholds).
+      ['/settings', 'div.settings:has(section[aria-labelledby="s-tokens-h"] table):has(section[aria-labelledby="s-users-h"] table):has(section[aria-labelledby="s-thresholds-h"] table)'],
     ];
     if ((await ctx.request.get(srv.url + '/api/v1/reports?limit=1')).status() === 200) pages.push(['/reports', 'section[aria-labelledby="r-list-h"]']);
     const found: string[] = [];

@@ -89,6 +89,7 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
 export const get = <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, undefined, signal);
 export const post = <T>(path: string, body: unknown) => request<T>('POST', path, body);
 export const del = <T>(path: string) => request<T>('DELETE', path);
+export const put = <T>(path: string, body: unknown) => request<T>('PUT', path, body);
 
 /** Every page of a list (cursor loop), up to `max` items: for the small inventory tables. */
 export async function all<T>(path: string, query: Record<string, string | number | string[] | undefined> = {}, max = 5000): Promise<T[]> {

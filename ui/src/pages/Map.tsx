@@ -1,10 +1,12 @@
 /**
  * Communication map: assets as nodes, client → server flows of /api/v1/matrix as edges; colour by
  * protocol, size by volume (bytes), new or unauthorised edges (open net.new-connection findings)
- * highlighted; filter by protocol; drag nodes; focus or click one to see its links.
+ * highlighted; filter by protocol and by declared zone (GET /api/v1/zones: nodes ringed by zone,
+ * links crossing zones outside every conduit dotted, as the reports judge SR 5.1/5.2); drag nodes;
+ * focus or click one to see its links.
  */
 import { useMemo, useRef, useState } from 'preact/hooks';
-import { all } from '../api.js';
+import { all, get } from '../api.js';
 import { ErrorBox, Link, Loading, useAsync } from '../components/common.js';
 import { forceLayout, type LayoutNode } from '../components/forceLayout.js';
 import { bytes, protoClass } from '../format.js';
@@ -27,14 +29,34 @@ interface Edge {
   bytes: number;
   packets: number;
   flagged: boolean;
+  /** Crosses zones on a port no conduit allows (server-side ZoneMap.judge). */
+  unconduited: boolean;
 }
+
+interface ZoneView {
+  declared: boolean;
+  zones: { name: string }[];
+  assets: Record<string, string>;
+  flows: { client: string; server: string; proto: string; via: string | null }[];
+}
+
+/** Zone ring colours: distinct hues readable on both themes; zones beyond the palette reuse it. */
+const ZONE_COLOURS = ['#e6a700', '#00a3a3', '#b05cff', '#ff5c8a', '#4caf50', '#5c9dff'];
+const UNZONED = 'unzoned';
+/** Dotted, unlike the dashes of a new link (.edge.flagged), so both marks read apart on one link. */
+const UNCONDUITED_STYLE = { strokeDasharray: '1 5', strokeLinecap: 'round' };
 
 export function CommMap({ route }: PageProps) {
   const data = useAsync(async () => {
-    const [matrix, flagged] = await Promise.all([all<Connection>('/matrix'), all<FindingSummary & { flow?: unknown }>('/findings', { rule: EDGE_RULES, status: ['open'] }, 2000)]);
-    return { matrix, flagged };
+    const [matrix, flagged, zones] = await Promise.all([
+      all<Connection>('/matrix'),
+      all<FindingSummary & { flow?: unknown }>('/findings', { rule: EDGE_RULES, status: ['open'] }, 2000),
+      get<ZoneView>('/zones'),
+    ]);
+    return { matrix, flagged, zones };
   }, []);
   const hidden = new Set(route.query.getAll('hide'));
+  const hiddenZones = new Set(route.query.getAll('zhide'));
   const [sel, setSel] = useState<string | null>(null);
   const [moved, setMoved] = useState<Record<string, LayoutNode>>({});
   const drag = useRef<{ id: string; svg: SVGSVGElement } | null>(null);
@@ -49,11 +71,15 @@ export function CommMap({ route }: PageProps) {
         return m ? `${m[1]}|${m[2]}|${m[4]}` : '';
       }),
     );
+    const z = data.data.zones;
+    const zoneOf = (ip: string) => z.assets[ip] ?? UNZONED;
+    const bad = new Set(z.flows.filter((f) => f.via === null).map((f) => `${f.client}|${f.server}|${f.proto}`));
     const byKey = new Map<string, Edge>();
     for (const c of data.data.matrix) {
       if (hidden.has(c.proto)) continue;
+      if (z.declared && (hiddenZones.has(zoneOf(c.client)) || hiddenZones.has(zoneOf(c.server)))) continue;
       const key = `${c.client}|${c.server}|${c.proto}`;
-      const e = byKey.get(key) ?? { key, client: c.client, server: c.server, proto: c.proto, ports: [], bytes: 0, packets: 0, flagged: false };
+      const e = byKey.get(key) ?? { key, client: c.client, server: c.server, proto: c.proto, ports: [], bytes: 0, packets: 0, flagged: false, unconduited: bad.has(key) };
       e.ports.push(c.port);
       e.bytes += c.bytes;
       e.packets += c.packets;
@@ -82,7 +108,9 @@ export function CommMap({ route }: PageProps) {
       lanes.set(e.key, n);
       seen.set(pair, n + 1);
     }
-    return { edges, ids, vol, pos, lanes, maxVol: Math.max(1, ...vol.values()), maxEdge: Math.max(1, ...edges.map((e) => e.bytes)) };
+    const zoneNames = z.declared ? [...z.zones.map((x) => x.name), ...(Object.values(z.assets).includes(UNZONED) ? [UNZONED] : [])] : [];
+    const colour = new Map(zoneNames.map((n, i) => [n, n === UNZONED ? 'var(--muted, #888)' : ZONE_COLOURS[i % ZONE_COLOURS.length]]));
+    return { edges, ids, vol, pos, lanes, zoneNames, colour, zoneOf, declared: z.declared, maxVol: Math.max(1, ...vol.values()), maxEdge: Math.max(1, ...edges.map((e) => e.bytes)) };
   }, [data.data, route.query.toString()]);
 
   if (data.error) return <ErrorBox error={data.error} />;
@@ -113,11 +141,35 @@ export function CommMap({ route }: PageProps) {
             </label>
           ))}
         </fieldset>
+        {graph.declared ? (
+          <fieldset>
+            <legend>Zones</legend>
+            {graph.zoneNames.map((zn) => (
+              <label key={zn} class="check">
+                <input type="checkbox" checked={!hiddenZones.has(zn)} onChange={() => setQuery({ zhide: hiddenZones.has(zn) ? [...hiddenZones].filter((h) => h !== zn) : [...hiddenZones, zn] })} />
+                <svg width="14" height="14" aria-hidden="true">
+                  <circle cx="7" cy="7" r="5" fill="none" style={{ stroke: graph.colour.get(zn), strokeWidth: '3px' }} />
+                </svg>
+                {zn}
+              </label>
+            ))}
+          </fieldset>
+        ) : (
+          <p class="muted">No zones declared (serve --config FILE with a zones section).</p>
+        )}
         <p class="legend">
           <span>
             <i class="swatch flagged" aria-hidden="true" />
             new / not in the baseline
           </span>
+          {graph.declared ? (
+            <span>
+              <svg width="26" height="10" aria-hidden="true">
+                <line x1="2" y1="5" x2="24" y2="5" class="edge" style={{ stroke: 'currentColor', strokeWidth: '3px', ...UNCONDUITED_STYLE }} />
+              </svg>{' '}
+              dotted: crosses zones outside every conduit
+            </span>
+          ) : null}
           <span class="muted">node size: bytes exchanged; line width: bytes on the link</span>
         </p>
       </form>
@@ -162,8 +214,15 @@ export function CommMap({ route }: PageProps) {
               return (
                 <g key={e.key}>
                   {e.flagged ? <path d={path} class={`edge-halo ${linked(e) ? '' : 'dim'}`} style={{ strokeWidth: `${width(e.bytes) + 6}px` }} /> : null}
-                  <path d={path} data-edge={e.key} class={`edge ${cls} ${e.flagged ? 'flagged' : ''}`} style={{ strokeWidth: `${width(e.bytes)}px` }} marker-end="url(#arrow)">
-                    <title>{`${e.client} → ${e.server}:${e.ports.join(',')} ${e.proto}, ${bytes(e.bytes)}, ${e.packets} packets${e.flagged ? ' — new, not in the baseline' : ''}`}</title>
+                  <path
+                    d={path}
+                    data-edge={e.key}
+                    data-unconduited={e.unconduited ? 'true' : undefined}
+                    class={`edge ${cls} ${e.flagged ? 'flagged' : ''} ${e.unconduited ? 'unconduited' : ''}`}
+                    style={{ strokeWidth: `${width(e.bytes)}px`, ...(e.unconduited ? UNCONDUITED_STYLE : {}) }}
+                    marker-end="url(#arrow)"
+                  >
+                    <title>{`${e.client} → ${e.server}:${e.ports.join(',')} ${e.proto}, ${bytes(e.bytes)}, ${e.packets} packets${e.flagged ? ' — new, not in the baseline' : ''}${e.unconduited ? ` — ${graph.zoneOf(e.client)} → ${graph.zoneOf(e.server)} outside every conduit` : ''}`}</title>
                   </path>
                 </g>
               );
@@ -177,10 +236,11 @@ export function CommMap({ route }: PageProps) {
                   key={id}
                   class={`node ${sel === id ? 'selected' : ''}`}
                   data-node={id}
+                  data-zone={graph.declared ? graph.zoneOf(id) : undefined}
                   // SVG attributes are case-sensitive: Preact sets `tabindex` with setAttribute on SVG, so it must be lower case.
                   tabindex={0}
                   role="button"
-                  aria-label={`Asset ${id}, ${bytes(graph.vol.get(id) ?? 0)}`}
+                  aria-label={`Asset ${id}${graph.declared ? `, zone ${graph.zoneOf(id)}` : ''}, ${bytes(graph.vol.get(id) ?? 0)}`}
                   aria-pressed={sel === id}
                   transform={`translate(${q.x} ${q.y})`}
                   onPointerDown={(ev) => {
@@ -196,6 +256,7 @@ export function CommMap({ route }: PageProps) {
                   }}
                 >
                   <circle r={radius(id)} />
+                  {graph.declared ? <circle class="zone-ring" r={radius(id) + 3} fill="none" style={{ stroke: graph.colour.get(graph.zoneOf(id)), strokeWidth: '3px' }} /> : null}
                   {/* A plate under the label keeps it readable (and its contrast measurable) over crossing links. */}
                   <rect class="label-plate" x={-id.length * 3.6 - 3} y={radius(id) + 3} width={id.length * 7.2 + 6} height={15} rx={3} />
                   <text y={radius(id) + 14} text-anchor="middle">
@@ -210,6 +271,7 @@ export function CommMap({ route }: PageProps) {
           {sel ? (
             <>
               <h2>{sel}</h2>
+              {graph.declared ? <p>Zone: {graph.zoneOf(sel)}</p> : null}
               <ul class="plainlist">
                 {graph.edges
                   .filter((e) => e.client === sel || e.server === sel)
@@ -217,6 +279,7 @@ export function CommMap({ route }: PageProps) {
                     <li key={e.key}>
                       <i class={`swatch ${protoClass(e.proto)}`} aria-hidden="true" /> {e.client === sel ? `→ ${e.server}` : `← ${e.client}`} :{e.ports.join(',')} {e.proto} · {bytes(e.bytes)}
                       {e.flagged ? <b class="flag-text"> new</b> : null}
+                      {e.unconduited ? <b class="flag-text"> outside every conduit</b> : null}
                     </li>
                   ))}
               </ul>

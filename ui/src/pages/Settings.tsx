@@ -1,7 +1,9 @@
-/** Settings (admin): API tokens (list, create — the secret shown once —, revoke); users and thresholds as far as the API offers them. */
+/** Settings (admin): API tokens (list, create — the secret shown once —, revoke), users (components/UsersCard) and the effective thresholds (components/ThresholdsCard). */
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api.js';
 import { Card, ErrorBox, Loading, useAsync } from '../components/common.js';
+import { ThresholdsCard } from '../components/ThresholdsCard.js';
+import { UsersCard } from '../components/UsersCard.js';
 import { time } from '../format.js';
 import type { PageProps } from '../main.js';
 
@@ -15,7 +17,7 @@ interface Token {
   revoked: string | null;
 }
 
-export function Settings(_p: PageProps) {
+export function Settings({ me }: PageProps) {
   const tokens = useAsync(() => get<{ items: Token[] }>('/tokens').then((r) => r.items), []);
   const [name, setName] = useState('');
   const [role, setRole] = useState('viewer');
@@ -102,16 +104,8 @@ export function Settings(_p: PageProps) {
           </table>
         )}
       </Card>
-      <Card title="Users" id="s-users">
-        <p>
-          The API offers no user routes: local users are managed on the server with <code>otwatch user add|passwd|remove|list --db FILE</code>.
-        </p>
-      </Card>
-      <Card title="Thresholds" id="s-thresholds">
-        <p>
-          Rule thresholds are read by <code>otwatch analyze --config FILE</code> (analyzers/README.md); the API offers no route to change them.
-        </p>
-      </Card>
+      <UsersCard me={me} />
+      <ThresholdsCard />
     </div>
   );
 }
