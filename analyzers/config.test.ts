@@ -67,3 +67,22 @@ describe('rule catalogue and ids', () => {
     expect(tsSeconds('2026-11-27T03:19:09.000001Z') - tsSeconds('2026-11-27T03:19:08.999999Z')).toBeCloseTo(0.000002, 6);
   });
 });
+
+describe('the one config file', () => {
+  it('reads the analyzer section of the annotated example (comments, trailing commas) as analyze --config', () => {
+    const c = loadConfigFile(join(import.meta.dirname, '../docs/otwatch.example.jsonc'));
+    expect(c.publishFlood).toMatchObject({ max: 500, windowSec: 1 });
+    expect(c.certExpiringDays).toBe(30);
+    expect(c.disabled).toContain('mqtt.deprecated-protocol');
+    // A plain analyzer file with a comment is read too; a bad key in the section names the section.
+    const dir = mkdtempSync(join(tmpdir(), 'otw-cfg1-'));
+    try {
+      writeFileSync(join(dir, 'a.json'), '// thresholds\n{ "certExpiringDays": 12, }\n');
+      expect(loadConfigFile(join(dir, 'a.json')).certExpiringDays).toBe(12);
+      writeFileSync(join(dir, 'b.json'), '{ "api": {}, "analyzer": { "nope": 1 } }');
+      expect(() => loadConfigFile(join(dir, 'b.json'))).toThrow(/b\.json: analyzer: unknown key 'nope'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

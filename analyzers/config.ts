@@ -2,6 +2,7 @@
  * Analyzer thresholds and caps, with named defaults, and the loader of the `--config` JSON file.
  * Every option is validated once, here; an error names the file, the key and what was expected.
  */
+import { stripJsonc } from '../config/jsonc.js';
 import { readFileSync } from 'node:fs';
 import { RULES } from './rules.js';
 import { DEFAULT_PROCESS, resolveProcessConfig, type ProcessConfig } from './process/config.js';
@@ -135,9 +136,16 @@ export function loadConfigFile(path: string): AnalyzerConfig {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // The one config file is JSON with comments (docs/otwatch.example.jsonc).
+    json = JSON.parse(stripJsonc(text));
   } catch (e) {
     throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
+  // The appliance's one file (docs/otwatch.example.jsonc) keeps these settings in its `analyzer` section.
+  const o = json as Record<string, unknown> | null;
+  if (o !== null && typeof o === 'object' && !Array.isArray(o) && APPLIANCE_SECTIONS.some((k) => k in o)) return resolveConfig(o.analyzer ?? {}, `${path}: analyzer`);
   return resolveConfig(json, path);
 }
+
+/** Top-level sections of the appliance's config file that an analyzer-only file never has. */
+const APPLIANCE_SECTIONS = ['analyzer', 'data', 'api', 'pki', 'sensor', 'elastic'];

@@ -18,6 +18,7 @@
 import { BlockList, isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ReportError } from './errors.js';
+import { stripJsonc } from '../config/jsonc.js';
 
 export interface Zone {
   name: string;
@@ -125,7 +126,7 @@ export function loadZonesFile(path: string): ZoneModel | null {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(stripJsonc(text)); // the one config file allows comments
   } catch (e) {
     fail(path, `not valid JSON (${(e as Error).message})`);
   }
