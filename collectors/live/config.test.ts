@@ -85,3 +85,10 @@ describe('sensor configuration', () => {
     expect(() => loadSensorConfig(join(dir, 'missing.json'))).toThrow(/missing\.json: no such file/);
   });
 });
+
+describe('the one config file', () => {
+  it('reads the sensor section of the annotated example (JSON with comments) as sensor --config', () => {
+    const c = loadSensorConfig(join(import.meta.dirname, '../../docs/otwatch.example.jsonc'));
+    expect(c.interfaces.map((i) => [i.name, i.filter])).toEqual([['eth1', 'tcp port 1883 or tcp port 4840']]);
+  });
+});

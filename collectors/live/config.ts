@@ -15,6 +15,7 @@
  * }
  * ```
  */
+import { stripJsonc } from '../../config/jsonc.js';
 import { readFileSync } from 'node:fs';
 import { LiveError } from './errors.js';
 import { LIVE_DEFAULTS } from './engine.js';
@@ -151,9 +152,12 @@ export function loadSensorConfig(file: string): SensorConfig {
   if (/\.ya?ml$/i.test(file)) throw new LiveError('OTW_ERR_CONFIG', `${file}: YAML is not supported, write the configuration as JSON`);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(stripJsonc(text)); // the one config file allows comments
   } catch (e) {
     throw new LiveError('OTW_ERR_CONFIG', `${file}: not valid JSON (${(e as Error).message})`);
   }
+  // The appliance's one file keeps these settings in its `sensor` section.
+  const o = raw as Record<string, unknown> | null;
+  if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'sensor' in o && ['data', 'api', 'pki', 'analyzer', 'elastic', 'zones'].some((k) => k in o)) return validateSensorConfig(o.sensor, `${file}: sensor`);
   return validateSensorConfig(raw, file);
 }

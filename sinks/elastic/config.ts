@@ -8,6 +8,7 @@
  *                "namespace": "plant1", "observerName": "sensor-hall-a" } }
  * ```
  */
+import { stripJsonc } from '../../config/jsonc.js';
 import { readFileSync } from 'node:fs';
 
 export class ElasticConfigError extends Error {
@@ -167,7 +168,7 @@ export function loadElasticConfig(path: string, env: NodeJS.ProcessEnv = process
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(stripJsonc(text)); // the one config file allows comments
   } catch (e) {
     throw new ElasticConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
