@@ -3,11 +3,11 @@
  * runs (store/backup.ts). A backup is a ustar file (`--out X.tar`, readable by any `tar`) or a
  * folder (any other `--out`), with a manifest of SHA-256 sums checked before a restore writes.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BackupError, buildBackup, readBackup, restoreBackup, writeBackup } from '../store/backup.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
+import { otwatchVersion } from '../config/version.js';
 
 export const BACKUP_HELP = `Usage: otwatch backup --db FILE [--pki-dir DIR] --out FILE.tar|DIR
 
@@ -22,18 +22,6 @@ Verify a backup (every SHA-256 in its manifest) and restore the store to --db an
 --pki-dir, the PKI folder. Nothing is written when verification fails. Existing targets are
 replaced only with --force. Stop otwatch (serve, sensor, tap) before restoring.
 `;
-
-/** The package version, from the package.json above this file (dist/cli or cli). */
-function version(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // try the next candidate
-    }
-  }
-  return 'unknown';
-}
 
 function asUsage(e: unknown): never {
   if (e instanceof BackupError) throw new UsageError(e.code, e.message);
@@ -53,7 +41,7 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
   if (positionals.length > 0) throw new UsageError('OTW_ERR_USAGE', `backup: unexpected argument '${positionals[0]}' (see otwatch backup --help)`);
   if (values.db === undefined || values.out === undefined) throw new UsageError('OTW_ERR_USAGE', 'backup: --db FILE and --out FILE.tar|DIR are required');
   try {
-    const entries = await buildBackup({ db: values.db, pkiDir: values['pki-dir'], otwatchVersion: version() });
+    const entries = await buildBackup({ db: values.db, pkiDir: values['pki-dir'], otwatchVersion: otwatchVersion() });
     writeBackup(entries, values.out);
     const files = entries.filter((e) => e.type === 'file');
     const bytes = files.reduce((n, e) => n + e.data.length, 0);

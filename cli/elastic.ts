@@ -2,7 +2,7 @@
  * `otwatch elastic <setup|ship|status|records|dead-letters>`: the Elastic sink (sinks/elastic/).
  * The configuration is the `elastic` section of a JSON file (--config); secrets are never printed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultProtocols } from '../collectors/protocols.js';
 import { ElasticConfigError, loadElasticConfig, redactedConfig, type ElasticConfig } from '../sinks/elastic/config.js';
@@ -17,6 +17,7 @@ import { installTemplates } from '../sinks/elastic/templates.js';
 import { openStore } from './analyze.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { runCaptures, type CliIo } from './run.js';
+import { otwatchVersion } from '../config/version.js';
 
 export const ELASTIC_HELP = `Usage: otwatch elastic <subcommand> --config FILE [options]
 
@@ -41,17 +42,6 @@ Options:
   -h, --help          this help
 `;
 
-function version(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // the next candidate
-    }
-  }
-  return 'unknown';
-}
-
 function config(path: string | undefined, env: NodeJS.ProcessEnv): ElasticConfig {
   if (!path) throw new UsageError('OTW_ERR_USAGE', 'elastic: --config FILE is required (see otwatch elastic --help)');
   try {
@@ -62,7 +52,7 @@ function config(path: string | undefined, env: NodeJS.ProcessEnv): ElasticConfig
   }
 }
 
-const ctxOf = (cfg: ElasticConfig): DocContext => ({ observerName: cfg.observerName, namespace: cfg.namespace, version: version(), ingressInterface: cfg.ingressInterface });
+const ctxOf = (cfg: ElasticConfig): DocContext => ({ observerName: cfg.observerName, namespace: cfg.namespace, version: otwatchVersion(), ingressInterface: cfg.ingressInterface });
 
 type Values = Record<string, string | boolean | undefined>;
 type Sub = (values: Values, positionals: string[], io: CliIo) => Promise<number>;
@@ -149,7 +139,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
   async 'dead-letters'(values, _pos, io) {
     const store = openStore(requireDb(values), true);
     try {
-      const outbox = new Outbox(store, { observerName: '-', namespace: 'default', version: version() }, Number.MAX_SAFE_INTEGER);
+      const outbox = new Outbox(store, { observerName: '-', namespace: 'default', version: otwatchVersion() }, Number.MAX_SAFE_INTEGER);
       const retry = values.retry as string | undefined;
       if (retry !== undefined) {
         const ids = retry === 'all' ? 'all' : retry.split(',').map((s) => Number(s));

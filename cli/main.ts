@@ -4,12 +4,13 @@
  * and turns errors into exit codes (DESIGN.md): 0 ok, 1 findings at or above --fail-on, 2 usage
  * or input error with one line on stderr.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeCommand } from './decode.js';
 import { analyzeCommand } from './analyze.js';
 import { EXIT_USAGE, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
+import { otwatchVersion } from '../config/version.js';
 
 const HELP = `Usage: otwatch <command> [options]
 
@@ -43,18 +44,6 @@ Options:
 Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or input error.
 `;
 
-/** The package version, from the package.json above this file (dist/cli or cli). */
-function version(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string }).version;
-    } catch {
-      // try the next candidate
-    }
-  }
-  return 'unknown';
-}
-
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -67,7 +56,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return cmd === undefined ? EXIT_USAGE : 0;
       case '-V':
       case '--version':
-        io.stdout.write(`otwatch ${version()}\n`);
+        io.stdout.write(`otwatch ${otwatchVersion()}\n`);
         return 0;
       case 'decode':
         return await decodeCommand(rest, io);

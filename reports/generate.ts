@@ -4,7 +4,7 @@
  * with its SHA-256, so the file on disk, the record and the audit log never disagree.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { ApiStore } from '../store/apistore.js';
 import type { Store } from '../store/store.js';
 import { buildReport } from './build.js';
@@ -18,6 +18,7 @@ import { renderHtml } from './render/html.js';
 import { renderJson } from './render/json.js';
 import { renderPdf } from './render/pdf.js';
 import { ZoneMap, type ZoneModel } from './zones.js';
+import { otwatchVersion } from '../config/version.js';
 
 /** Format → renderer (table dispatch). */
 const RENDERERS: Record<Format, (r: Report) => Buffer | Promise<Buffer>> = { pdf: renderPdf, html: renderHtml, csv: renderCsv, json: renderJson };
@@ -56,17 +57,6 @@ export function parseWhen(v: string, edge: 'from' | 'to', name: string): string 
   const iso = new Date(t).toISOString().slice(0, 19);
   if (bare) return edge === 'from' ? `${iso}.000000Z` : `${iso.slice(0, 10)}T23:59:59.999999Z`;
   return `${iso}.${new Date(t).toISOString().slice(20, 23)}000Z`;
-}
-
-export function otwatchVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // try the next candidate (dist/reports or reports)
-    }
-  }
-  return 'unknown';
 }
 
 export const sha256Of = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
