@@ -93,7 +93,8 @@ export function parseSeverity(v: string | undefined, opt: string): Severity | un
   return v;
 }
 
-function loadConfig(path: string | undefined): AnalyzerConfig {
+/** The analyzer settings of `--config FILE` (defaults without one); a bad file is a usage error. */
+export function loadConfig(path: string | undefined): AnalyzerConfig {
   try {
     return path === undefined ? resolveConfig(undefined) : loadConfigFile(path);
   } catch (e) {

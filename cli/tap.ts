@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
 import { SEVERITIES, severityRank, type Severity } from '../analyzers/types.js';
 import { BirthWitness } from '../collectors/tap/birth.js';
@@ -15,7 +14,7 @@ import { writeTags } from '../store/tags.js';
 import { connectTap, redactUrl, subscribeTap, subscriptionFilters, TapError } from '../collectors/tap/client.js';
 import { TapEventBuilder } from '../collectors/tap/event.js';
 import { BrokerHealthTracker, isSysTopic, type BrokerHealth } from '../collectors/tap/sys.js';
-import { findingJson, findingsTable, openStore, parseSeverity } from './analyze.js';
+import { findingJson, findingsTable, loadConfig, openStore, parseSeverity } from './analyze.js';
 import { parseFormat } from './decode.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
@@ -78,15 +77,6 @@ async function readPassword(io: CliIo, fromStdin: boolean): Promise<string | und
     if (data.includes('\n') || data.length > 4096) break;
   }
   return data.split(/\r?\n/)[0];
-}
-
-function loadConfig(path: string | undefined): AnalyzerConfig {
-  try {
-    return path === undefined ? resolveConfig(undefined) : loadConfigFile(path);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(e.code, `--config ${e.message}`);
-    throw e;
-  }
 }
 
 function parseBroker(url: string | undefined): string {
