@@ -4,7 +4,8 @@
  * pane of the finding in `?sel=`.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { API, get, qs, type Page } from '../api.js';
+import { API, qs } from '../api.js';
+import { useCursorPages } from '../components/cursorPages.js';
 import { ErrorBox, Sev } from '../components/common.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { CATEGORIES, SEVERITIES, STATUSES, time } from '../format.js';
@@ -74,46 +75,20 @@ export function Findings({ me, route }: PageProps) {
   const flt = useMemo(() => readFilter(route.query), [route.query.toString()]);
   const key = useMemo(() => qs({ ...flt }), [flt]);
   const sel = route.query.get('sel');
-  const [rows, setRows] = useState<FindingSummary[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
+  const { rows, setRows, next, error, loading, reload, more, abort } = useCursorPages<FindingSummary>('/findings', flt, PAGE);
   const [active, setActive] = useState(0);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [shift, setShift] = useState({ n: 0, seq: 0 });
-  const fetching = useRef<AbortController | null>(null);
   const fltRef = useRef(flt);
   fltRef.current = flt;
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
 
-  const load = (cursor: string | null) => {
-    fetching.current?.abort();
-    const ac = new AbortController();
-    fetching.current = ac;
-    setLoading(true);
-    get<Page<FindingSummary>>('/findings' + qs({ ...flt, limit: PAGE, cursor }), ac.signal).then(
-      (p) => {
-        if (ac.signal.aborted) return;
-        setRows((r) => (cursor ? [...r, ...p.items] : p.items));
-        setNext(p.next);
-        setError(null);
-        setLoading(false);
-        fetching.current = null;
-      },
-      (e: unknown) => {
-        if ((e as Error).name === 'AbortError') return;
-        setError(e);
-        setLoading(false);
-        fetching.current = null;
-      },
-    );
-  };
   useEffect(() => {
     setActive(0);
     setFresh(new Set());
-    load(null);
-    return () => fetching.current?.abort();
+    reload();
+    return abort;
   }, [key]);
 
   // Live arrivals: new findings that match go on top (newest first), changed ones are updated in place.
@@ -242,9 +217,7 @@ export function Findings({ me, route }: PageProps) {
           onOpen={(f) => setQuery({ sel: f.id })}
           selectedKey={sel}
           rowClass={(f) => (fresh.has(f.id) ? 'fresh' : '')}
-          onNearEnd={() => {
-            if (next && !fetching.current) load(next);
-          }}
+          onNearEnd={more}
           shift={shift}
         />
         {sel ? <FindingDetail id={sel} me={me} onChanged={onChanged} onClose={() => setQuery({ sel: null })} /> : null}

@@ -4,8 +4,9 @@
  * the URL) with a sparkline per row, and the detail pane of the tag in `?sel=` (history chart,
  * writer, timestamps, and its process findings linking to the findings page).
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, qs, type Page } from '../api.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { get, qs } from '../api.js';
+import { useCursorPages } from '../components/cursorPages.js';
 import { ErrorBox, Link, Loading, Sev, useAsync } from '../components/common.js';
 import { HistoryChart, Sparkline, type HistPoint } from '../components/trend.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
@@ -110,40 +111,13 @@ export function Process({ route }: PageProps) {
   const flt = useMemo(() => ({ source: route.query.get('source') ?? '', asset: route.query.get('asset') ?? '', q: route.query.get('q') ?? '' }), [route.query.toString()]);
   const key = qs(flt);
   const sel = route.query.get('sel');
-  const [rows, setRows] = useState<Tag[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
+  const { rows, next, error, loading, reload, more, abort } = useCursorPages<Tag>('/tags', flt, PAGE, { clearOnError: true });
   const [active, setActive] = useState(0);
-  const fetching = useRef<AbortController | null>(null);
 
-  const load = (cursor: string | null) => {
-    fetching.current?.abort();
-    const ac = new AbortController();
-    fetching.current = ac;
-    setLoading(true);
-    get<Page<Tag>>('/tags' + qs({ ...flt, limit: PAGE, cursor }), ac.signal).then(
-      (p) => {
-        if (ac.signal.aborted) return;
-        setRows((r) => (cursor ? [...r, ...p.items] : p.items));
-        setNext(p.next);
-        setError(null);
-        setLoading(false);
-        fetching.current = null;
-      },
-      (e: unknown) => {
-        if ((e as Error).name === 'AbortError') return;
-        if (!cursor) setRows([]);
-        setError(e);
-        setLoading(false);
-        fetching.current = null;
-      },
-    );
-  };
   useEffect(() => {
     setActive(0);
-    load(null);
-    return () => fetching.current?.abort();
+    reload();
+    return abort;
   }, [key]);
 
   // Typing is debounced into the URL (one history entry, one request per pause).
@@ -196,9 +170,7 @@ export function Process({ route }: PageProps) {
           onActive={setActive}
           onOpen={(t) => setQuery({ sel: t.id })}
           selectedKey={sel}
-          onNearEnd={() => {
-            if (next && !fetching.current) load(next);
-          }}
+          onNearEnd={more}
         />
         {sel ? <TagDetail id={sel} onClose={() => setQuery({ sel: null })} /> : null}
       </div>
