@@ -7,7 +7,9 @@
  * times are the capture times the analyzers store (ISO 8601, UTC).
  */
 import { statSync } from 'node:fs';
-import { parse, type Store } from '../store/store.js';
+import type { Connection } from '../analyzers/matrix.js';
+import { camel } from '../store/apistore.js';
+import { assetRow, parse, type Store } from '../store/store.js';
 import { ReportError } from './errors.js';
 import type { ZoneMap } from './zones.js';
 
@@ -20,18 +22,11 @@ export interface AssetData {
   serverPorts: number[];
   identities: string[];
   messages: number;
+  mac: string | null;
+  macVendor: string | null;
 }
-export interface ConnectionData {
-  client: string;
-  server: string;
-  port: number;
-  proto: string;
-  firstSeen: string;
-  lastSeen: string;
-  flows: number;
-  packets: number;
-  bytes: number;
-}
+/** A row of the communication matrix, as the analyzers keep it. */
+export type ConnectionData = Connection;
 export interface CertificateData {
   thumbprint: string;
   subject: string;
@@ -154,30 +149,12 @@ export function loadData(store: Store, period: { from: string; to: string }, sta
   const db = store.db;
   const p = { from: period.from, to: period.to };
   const inZones = (ip: string): boolean => zoneFilter.length === 0 || (zones !== null && zoneFilter.includes(zones.zoneOf(ip)));
+  // The store's own row mappings (store.ts assetRow, apistore.ts camel), as the CLI and the API read them.
   const assets = (db.prepare(`SELECT * FROM assets WHERE ${OVERLAP} ORDER BY ip`).all(p) as Row[])
-    .map((r) => ({
-      ip: r.ip as string,
-      firstSeen: r.first_seen as string,
-      lastSeen: r.last_seen as string,
-      roles: parse<string[]>(r.roles, []),
-      protocols: parse<string[]>(r.protocols, []),
-      serverPorts: parse<number[]>(r.server_ports, []),
-      identities: parse<string[]>(r.identities, []),
-      messages: r.messages as number,
-    }))
+    .map((r) => assetRow(r) as unknown as AssetData)
     .filter((a) => inZones(a.ip));
   const connections = (db.prepare(`SELECT * FROM connections WHERE ${OVERLAP} ORDER BY server, port, client, proto`).all(p) as Row[])
-    .map((r) => ({
-      client: r.client as string,
-      server: r.server as string,
-      port: r.port as number,
-      proto: r.proto as string,
-      firstSeen: r.first_seen as string,
-      lastSeen: r.last_seen as string,
-      flows: r.flows as number,
-      packets: r.packets as number,
-      bytes: r.bytes as number,
-    }))
+    .map((r) => camel(r) as unknown as ConnectionData)
     .filter((c) => inZones(c.client) || inZones(c.server));
   const certificates = (db.prepare(`SELECT * FROM certificates WHERE ${OVERLAP} ORDER BY owner, thumbprint`).all(p) as Row[])
     .map((r) => ({

@@ -524,7 +524,7 @@ export class ApiStore {
 
 
 /** snake_case columns to camelCase keys; JSON-array columns parsed. */
-function camel(r: Row): Row {
+export function camel(r: Row): Row {
   const o: Row = {};
   for (const [k, v] of Object.entries(r)) {
     if (k === '_rowid') continue;
