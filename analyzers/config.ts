@@ -3,6 +3,7 @@
  * Every option is validated once, here; an error names the file, the key and what was expected.
  */
 import { stripJsonc } from '../config/jsonc.js';
+import { configSection } from '../config/sections.js';
 import { readFileSync } from 'node:fs';
 import { RULES } from './rules.js';
 import { DEFAULT_PROCESS, resolveProcessConfig, type ProcessConfig } from './process/config.js';
@@ -141,11 +142,7 @@ export function loadConfigFile(path: string): AnalyzerConfig {
   } catch (e) {
     throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  // The appliance's one file (docs/otwatch.example.jsonc) keeps these settings in its `analyzer` section.
-  const o = json as Record<string, unknown> | null;
-  if (o !== null && typeof o === 'object' && !Array.isArray(o) && APPLIANCE_SECTIONS.some((k) => k in o)) return resolveConfig(o.analyzer ?? {}, `${path}: analyzer`);
-  return resolveConfig(json, path);
+  // The one config file (docs/otwatch.example.jsonc) keeps these settings in its `analyzer` section.
+  const { value, sectioned } = configSection(json, 'analyzer');
+  return resolveConfig(value, sectioned ? `${path}: analyzer` : path);
 }
-
-/** Top-level sections of the appliance's config file that an analyzer-only file never has. */
-const APPLIANCE_SECTIONS = ['analyzer', 'data', 'api', 'pki', 'sensor', 'elastic'];

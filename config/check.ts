@@ -19,8 +19,9 @@ import { parseZones, type ZoneModel } from '../reports/zones.js';
 import { resolveElasticConfig, type ElasticConfig } from '../sinks/elastic/config.js';
 import { lineCol, stripJsonc } from './jsonc.js';
 
-/** Top-level keys, in the order the example documents them. */
-export const SECTIONS = ['data', 'api', 'pki', 'analyzer', 'sensor', 'zones', 'elastic'] as const;
+import { SECTIONS } from './sections.js';
+
+export { SECTIONS } from './sections.js';
 
 export interface OtwatchConfig {
   /** Data folder (store, PKI, certificates) relative to the config file's folder or absolute. */

@@ -4,32 +4,20 @@
  * the defaults when the server has none. Read-only: the analyzers read it when a run starts, so
  * it changes in the file (docs/otwatch.example.jsonc; check it with `otwatch config check`).
  */
-import { stripJsonc } from '../../config/jsonc.js';
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { DEFAULT_CONFIG, resolveConfig, type AnalyzerConfig } from '../../analyzers/config.js';
-import { SECTIONS } from '../../config/check.js';
+import { DEFAULT_CONFIG, loadConfigFile, type AnalyzerConfig } from '../../analyzers/config.js';
 import { errors } from '../schemas.js';
 
 /**
- * The file's analyzer keys merged over the defaults. Two shapes are read: the `otwatch analyze
- * --config` file (analyzer keys at the top, beside `zones`) and the appliance file of
- * config/check.ts (an `analyzer` section among `data`, `api`, `sensor`…).
+ * The file's analyzer keys merged over the defaults, read as `otwatch analyze --config` reads
+ * them (analyzers/config.ts: the one file's `analyzer` section, or a single-command file).
  */
 function effective(file: string | null): AnalyzerConfig {
   if (!file) return structuredClone(DEFAULT_CONFIG);
   try {
-    let json: unknown;
-    try {
-      json = JSON.parse(stripJsonc(readFileSync(file, 'utf8'))) as unknown;
-    } catch (e) {
-      throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(e as Error).message})`}`);
-    }
-    const o = (json ?? {}) as Record<string, unknown>;
-    const appliance = typeof o === 'object' && !Array.isArray(o) && Object.keys(o).some((k) => k !== 'zones' && (SECTIONS as readonly string[]).includes(k));
-    return appliance ? resolveConfig(o.analyzer, `${file}: analyzer`) : resolveConfig(json, file);
+    return loadConfigFile(file);
   } catch (e) {
     throw new ApiError('OTW_ERR_INTERNAL', `the server's config file does not read: ${(e as Error).message}`);
   }

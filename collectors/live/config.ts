@@ -16,6 +16,7 @@
  * ```
  */
 import { stripJsonc } from '../../config/jsonc.js';
+import { configSection } from '../../config/sections.js';
 import { readFileSync } from 'node:fs';
 import { LiveError } from './errors.js';
 import { LIVE_DEFAULTS } from './engine.js';
@@ -156,8 +157,7 @@ export function loadSensorConfig(file: string): SensorConfig {
   } catch (e) {
     throw new LiveError('OTW_ERR_CONFIG', `${file}: not valid JSON (${(e as Error).message})`);
   }
-  // The appliance's one file keeps these settings in its `sensor` section.
-  const o = raw as Record<string, unknown> | null;
-  if (o !== null && typeof o === 'object' && !Array.isArray(o) && 'sensor' in o && ['data', 'api', 'pki', 'analyzer', 'elastic', 'zones'].some((k) => k in o)) return validateSensorConfig(o.sensor, `${file}: sensor`);
-  return validateSensorConfig(raw, file);
+  // The one config file keeps these settings in its `sensor` section.
+  const { value, sectioned } = configSection(raw, 'sensor');
+  return validateSensorConfig(value, sectioned ? `${file}: sensor` : file);
 }
