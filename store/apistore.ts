@@ -228,45 +228,58 @@ export class ApiStore {
   }
 
   private findingKeys(f: FindingFilter, key: string, desc: boolean, cursor: unknown[] | null): unknown[][] {
+    // One asset's findings by last seen walk finding_assets' (ip, last_seen, finding_id) index
+    // (migration 7) and join each finding only to check the other filters: no sort, no lookup of
+    // findings that are not on the page. Other sorts of one asset look its findings up by id.
+    const byAsset = f.asset !== undefined && f.asset !== '' && key === 'last_seen';
+    const t = byAsset ? 'f.' : '';
+    const timeCol = byAsset ? 'fa.last_seen' : 'last_seen';
     const where: string[] = [];
     const args: unknown[] = [];
+    if (byAsset) {
+      where.push('fa.ip = ?');
+      args.push(f.asset);
+    }
     if (f.from) {
-      where.push('last_seen >= ?');
+      where.push(`${timeCol} >= ?`);
       args.push(f.from);
     }
     if (f.to) {
-      where.push('last_seen <= ?');
+      where.push(`${timeCol} <= ?`);
       args.push(f.to);
     }
     const eqOrIn = (col: string, vals: readonly unknown[] | undefined) => {
       if (!vals?.length) return;
       if (vals.length === 1) {
-        where.push(`${col} = ?`);
+        where.push(`${t}${col} = ?`);
         args.push(vals[0]);
-      } else inList(col, vals, where, args);
+      } else inList(t + col, vals, where, args);
     };
     eqOrIn('severity', f.severity);
     eqOrIn('category', f.category);
     eqOrIn('rule', f.rule);
     eqOrIn('status', f.status);
-    if (f.asset) {
+    if (f.asset && !byAsset) {
       where.push('id IN (SELECT finding_id FROM finding_assets WHERE ip = ?)');
       args.push(f.asset);
     }
     if (f.q) {
       const like = `%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-      where.push("(title LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR rule LIKE ? ESCAPE '\\' OR id = ?)");
+      where.push(`(${t}title LIKE ? ESCAPE '\\' OR ${t}subject LIKE ? ESCAPE '\\' OR ${t}rule LIKE ? ESCAPE '\\' OR ${t}id = ?)`);
       args.push(like, like, like, f.q);
     }
     const op = desc ? '<' : '>';
+    const sortCol = byAsset ? 'fa.last_seen' : key;
+    const idCol = byAsset ? 'fa.finding_id' : 'id';
     if (cursor) {
       const [k, id] = cursor;
       // A row value, so SQLite walks the (…, sort key, id) index from the cursor on.
-      where.push(`(${key}, id) ${op} (?, ?)`);
+      where.push(`(${sortCol}, ${idCol}) ${op} (?, ?)`);
       args.push(k, id);
     }
     const dir = desc ? 'DESC' : 'ASC';
-    const sql = `SELECT ${key}, id, rowid FROM findings ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${key} ${dir}, id ${dir} LIMIT ?`;
+    const from = byAsset ? 'finding_assets fa JOIN findings f ON f.id = fa.finding_id' : 'findings';
+    const sql = `SELECT ${sortCol}, ${idCol}, ${t}rowid FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${sortCol} ${dir}, ${idCol} ${dir} LIMIT ?`;
     return this.stmt(sql).raw(true).all(...args, f.limit + 1) as unknown[][];
   }
 
