@@ -1,4 +1,9 @@
-/** PKI through its public CLI entry (pki/index.ts): status (auditor) and revoke (admin). */
+/**
+ * PKI through its public CLI entry (pki/cli.ts): status (auditor); revoke, sign, push and rotate
+ * (admin). Push and rotate talk to OPC UA servers with the push user's password from the serving
+ * process's environment (OTWATCH_PKI_PUSH_PASSWORD): a password never travels in a request.
+ * They answer when the servers have (up to a few seconds per server).
+ */
 import type { FastifyInstance } from 'fastify';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,6 +111,100 @@ export async function pkiRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
+    },
+  );
+
+  const endpointPattern = '^opc\\.tcp://[^/\\s]+:\\d{1,5}(/\\S*)?$';
+  const appUriProp = { type: 'string', minLength: 4, maxLength: 512, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s]+$' } as const;
+  const userProp = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s]+$', description: 'an OPC UA user with the SecurityAdmin role; the password is the server-side OTWATCH_PKI_PUSH_PASSWORD' } as const;
+  const lines = (out: string) => out.split('\n').filter((l) => l.trim() !== '');
+
+  app.post<{ Body: { endpoint: string; appUri: string; user?: string; serverThumbprint?: string; days?: number; profile?: string; applyChanges?: boolean; dryRun?: boolean } }>(
+    '/pki/push',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['pki'],
+        summary: 'Push a new certificate to an OPC UA server (push certificate management: CreateSigningRequest, UpdateCertificate, ApplyChanges, then a check that the server presents it); dryRun answers the plan (otwatch pki push)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint', 'appUri'],
+          properties: {
+            endpoint: { type: 'string', maxLength: 512, pattern: endpointPattern },
+            appUri: appUriProp,
+            user: userProp,
+            serverThumbprint: { type: 'string', pattern: '^[0-9A-Fa-f]{40}$' },
+            days: { type: 'integer', minimum: 1, maximum: 3650 },
+            profile: { type: 'string', enum: Object.keys(PROFILES) },
+            applyChanges: { type: 'boolean', default: true },
+            dryRun: { type: 'boolean', default: false },
+          },
+        },
+        response: { 200: { type: 'object', properties: { endpoint: { type: 'string' }, appUri: { type: 'string' }, dryRun: { type: 'boolean' }, output: { type: 'array', items: { type: 'string' } } } }, ...errors(422, 503) },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      if (!b.dryRun && !b.user) throw new ApiError('OTW_ERR_VALIDATION', 'body.user is required unless dryRun (a user with the SecurityAdmin role)', 'body.user');
+      const args = ['push', '--endpoint', b.endpoint, '--app-uri', b.appUri];
+      if (b.user) args.push('--user', b.user);
+      if (b.serverThumbprint) args.push('--server-thumbprint', b.serverThumbprint);
+      if (b.days) args.push('--days', String(b.days));
+      if (b.profile) args.push('--profile', b.profile);
+      if (b.applyChanges === false) args.push('--skip-apply-changes');
+      if (b.dryRun) args.push('--dry-run');
+      return { endpoint: b.endpoint, appUri: b.appUri, dryRun: b.dryRun === true, output: lines(await pki(ctx, args)) };
+    },
+  );
+
+  app.post<{ Body: { appUri?: string; force?: boolean; rotateFraction?: number; user?: string; concurrency?: number; applyChanges?: boolean } }>(
+    '/pki/rotate',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['pki'],
+        summary: 'Rotate the certificates past their rotation point (or one application, or all with force): re-issued, and pushed again to the servers they were pushed to (otwatch pki rotate)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            appUri: appUriProp,
+            force: { type: 'boolean', default: false },
+            rotateFraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+            user: userProp,
+            concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+            applyChanges: { type: 'boolean', default: true },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              rotated: { type: 'array', items: { type: 'object', properties: { action: { type: 'string' }, appUri: { type: 'string' }, oldSerial: { type: 'string' }, newSerial: { type: ['string', 'null'] } } } },
+              output: { type: 'array', items: { type: 'string' } },
+            },
+          },
+          ...errors(422, 503),
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body ?? {};
+      const args = ['rotate'];
+      if (b.appUri) args.push('--app-uri', b.appUri);
+      if (b.force) args.push('--force');
+      if (b.rotateFraction !== undefined) args.push('--rotate-fraction', String(b.rotateFraction));
+      if (b.user) args.push('--user', b.user);
+      if (b.concurrency) args.push('--concurrency', String(b.concurrency));
+      if (b.applyChanges === false) args.push('--skip-apply-changes');
+      const output = lines(await pki(ctx, args));
+      // `<action> <appUri> <old serial>[ -> <new serial>]` per certificate (pki/cli.ts rotate).
+      const rotated = output.flatMap((l) => {
+        const m = /^(\S+) (\S+) ([0-9a-f]+)(?: -> ([0-9a-f]+))?$/.exec(l);
+        return m ? [{ action: m[1], appUri: m[2], oldSerial: m[3], newSerial: m[4] ?? null }] : [];
+      });
+      return { rotated, output };
     },
   );
 }
