@@ -336,6 +336,11 @@ export class ApiStore {
     }));
   }
 
+  /** The oldest change the feed still holds (it keeps the last 100,000: migration 7), 0 when empty. */
+  oldestChangeSeq(): number {
+    return (this.db.prepare('SELECT coalesce(min(seq), 0) AS s FROM finding_changes').get() as { s: number }).s;
+  }
+
   lastChangeSeq(): number {
     return (this.db.prepare('SELECT coalesce(max(seq), 0) AS s FROM finding_changes').get() as { s: number }).s;
   }

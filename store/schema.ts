@@ -297,7 +297,7 @@ export const MIGRATIONS: readonly string[] = [
   // 7: the findings of one asset, newest first, from one index walk (issue 8): finding_assets
   // carries its finding's last_seen (kept by the triggers), so `?asset=` reads the page's keys
   // from (ip, last_seen, finding_id) instead of looking up every finding of the asset and
-  // sorting them (~200 lookups per asset on the 1 M-finding bench store).
+  // sorting them (~200 lookups per asset on the 1 M-finding bench store). The change feed is capped.
   `
   ALTER TABLE finding_assets ADD COLUMN last_seen TEXT;
   UPDATE finding_assets SET last_seen = (SELECT f.last_seen FROM findings f WHERE f.id = finding_assets.finding_id);
@@ -314,6 +314,11 @@ export const MIGRATIONS: readonly string[] = [
     INSERT OR IGNORE INTO finding_assets (finding_id, ip, last_seen) SELECT NEW.id, value, NEW.last_seen FROM json_each(CASE WHEN json_valid(NEW.assets) THEN NEW.assets ELSE '[]' END) WHERE OLD.assets IS NOT NEW.assets;
     UPDATE finding_assets SET last_seen = NEW.last_seen WHERE finding_id = NEW.id AND OLD.last_seen IS NOT NEW.last_seen;
     INSERT INTO finding_changes (finding_id, kind, ts) VALUES (NEW.id, 'changed', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  END;
+  -- The change feed keeps its last 100,000 entries (it grew by one row per finding update for
+  -- ever); a stream resuming from before them is told so (api/routes/findings.ts).
+  CREATE TRIGGER finding_changes_cap AFTER INSERT ON finding_changes BEGIN
+    DELETE FROM finding_changes WHERE seq <= NEW.seq - 100000;
   END;
   `,
 ];

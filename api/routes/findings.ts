@@ -46,7 +46,7 @@ export async function findingRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { role: 'viewer' },
       schema: {
         tags: ['findings'],
-        summary: 'Server-Sent Events: one `finding` event (id = change sequence, data = the finding summary and `change`: new|changed) per finding inserted or updated after the subscription (or after Last-Event-ID / since)',
+        summary: 'Server-Sent Events: one `finding` event (id = change sequence, data = the finding summary and `change`: new|changed) per finding inserted or updated after the subscription (or after Last-Event-ID / since); a `reset` event first when those changes are no longer all kept (the feed keeps the last 100,000): reload the list',
         querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'integer', minimum: 0, description: 'replay changes after this sequence number' } } },
         response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors() },
       },
@@ -58,6 +58,10 @@ export async function findingRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
       res.write(`retry: ${ctx.opts.streamIntervalMs * 2}\n: otwatch findings stream from ${seq}\n\n`);
+      // Resuming from before the oldest change the feed still holds: say so, so that the client
+      // reloads the list instead of trusting a replay with a hole in it.
+      const oldest = ctx.api.oldestChangeSeq();
+      if (oldest > seq + 1) res.write(`event: reset\ndata: ${JSON.stringify({ reason: 'changes before the oldest kept one were pruned', from: seq, oldest })}\n\n`);
       ctx.metrics.streams++;
       let ticks = 0;
       const timer = setInterval(() => {

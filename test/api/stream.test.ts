@@ -111,6 +111,36 @@ describe('GET /api/v1/findings/stream', () => {
     }
   });
 
+  it('keeps the last 100,000 changes, and a stream resuming from before them gets a reset event first', async () => {
+    const from = fx.api.lastChangeSeq();
+    // 100,010 updates of one finding, written as any writer would: each fires the change trigger.
+    const f = synthFinding();
+    addFindings(fx.store, [f]);
+    const bump = fx.store.db.prepare('UPDATE findings SET count = count + 1 WHERE id = ?');
+    fx.store.db.transaction(() => {
+      for (let i = 0; i < 100_010; i++) bump.run(f.id);
+    })();
+    const last = fx.api.lastChangeSeq();
+    expect(fx.store.db.prepare('SELECT count(*) FROM finding_changes').pluck().get()).toBe(100_000);
+    expect(fx.api.oldestChangeSeq()).toBe(last - 99_999);
+    const s = await subscribe({ ...fx.auth('viewer'), 'last-event-id': String(from) });
+    try {
+      const e = await s.waitFor((x) => x.event === 'finding');
+      expect(s.events[0]).toMatchObject({ event: 'reset', data: { from, oldest: last - 99_999 } });
+      expect(Number(e.id)).toBe(last - 99_999);
+    } finally {
+      s.close();
+    }
+    // Resuming inside the kept range: no reset.
+    const ok = await subscribe({ ...fx.auth('viewer'), 'last-event-id': String(last - 5) });
+    try {
+      await ok.waitFor((x) => x.event === 'finding' && Number(x.id) === last);
+      expect(ok.events.some((x) => x.event === 'reset')).toBe(false);
+    } finally {
+      ok.close();
+    }
+  });
+
   it('refuses without credentials', async () => {
     const s = await subscribe({});
     s.close();

@@ -91,9 +91,15 @@ export function Findings({ me, route }: PageProps) {
     return abort;
   }, [key]);
 
+  // The stream's `reset` (it resumed from before the oldest change the server keeps) reloads the
+  // list with the filters of the moment, hence a ref instead of the first render's reload.
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+
   // Live arrivals: new findings that match go on top (newest first), changed ones are updated in place.
   useEffect(() => {
     const es = new EventSource(`${API}/findings/stream`);
+    es.addEventListener('reset', () => reloadRef.current());
     es.addEventListener('finding', (ev) => {
       let f: FindingSummary & { change: string };
       try {
