@@ -83,7 +83,7 @@ function num(v: unknown): number {
 }
 
 /** Runs' health, newest first. Stats is the JSON the analyzer wrote; every field is read defensively. */
-function sensorHealth(db: Database.Database, limit: number): SensorHealth[] {
+export function sensorHealth(db: Database.Database, limit: number): SensorHealth[] {
   const rows = db.prepare('SELECT id, started, status, mode, first_ts, last_ts, packets, stats FROM runs ORDER BY id DESC LIMIT ?').all(limit) as {
     id: number; started: string; status: string; mode: string; first_ts: string | null; last_ts: string | null; packets: number | null; stats: string | null;
   }[];

@@ -1,5 +1,7 @@
 /** Liveness, readiness and Prometheus metrics (outside /api/v1: probes and scrapers expect them at the root). */
 import type { FastifyInstance } from 'fastify';
+import { statSync } from 'node:fs';
+import { sensorHealth } from '../../store/overview.js';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -49,7 +51,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
 
   app.get(
     '/metrics',
-    { config: { role: 'viewer' }, schema: { tags: ['ops'], summary: 'Prometheus text format: requests, answer times, findings by status and severity', response: { 200: { type: 'string' }, ...errors() } } },
+    { config: { role: 'viewer' }, schema: { tags: ['ops'], summary: 'Prometheus text format: requests, answer times, findings by status and severity, assets, store size, and the latest run of each mode (packets, drops, reassembly gaps, evicted flows)', response: { 200: { type: 'string' }, ...errors() } } },
     async (_req, reply) => {
       const m = ctx.metrics;
       const l: string[] = [];
@@ -67,7 +69,40 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       for (const r of ctx.api.findingsByStatusSeverity()) l.push(`otwatch_findings{status="${r.status}",severity="${r.severity}"} ${r.n}`);
       const c = ctx.api.counts();
       l.push('# HELP otwatch_assets Assets in the store.', '# TYPE otwatch_assets gauge', `otwatch_assets ${c.assets}`);
+      l.push('# HELP otwatch_store_bytes Size of the store: database file and write-ahead log.', '# TYPE otwatch_store_bytes gauge', `otwatch_store_bytes ${storeBytes(ctx)}`);
+      // The sensor's and analyzer's counters as their runs recorded them: the newest run of each mode.
+      const latest = new Map<string, ReturnType<typeof sensorHealth>[number]>();
+      for (const r of sensorHealth(ctx.store.db, 50)) if (!latest.has(r.mode)) latest.set(r.mode, r);
+      const runMetrics: [string, string, (r: ReturnType<typeof sensorHealth>[number]) => number][] = [
+        ['otwatch_run_packets', 'Packets the newest run of this mode read.', (r) => r.packets],
+        ['otwatch_run_dropped', 'Packets or records that run dropped (capture, queues, caps).', (r) => r.dropped],
+        ['otwatch_run_gaps', 'TCP reassembly gaps (bytes the monitor did not see) in that run.', (r) => r.gaps],
+        ['otwatch_run_gap_bytes', 'Bytes missing in those gaps.', (r) => r.gapBytes],
+        ['otwatch_run_flows_evicted', 'Flows evicted by the flow table cap in that run.', (r) => r.flowsEvicted],
+      ];
+      for (const [name, help, get] of runMetrics) {
+        l.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+        for (const [mode, r] of latest) l.push(`${name}{mode="${promLabel(mode)}",run="${r.run}",status="${promLabel(r.status)}"} ${get(r)}`);
+      }
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(l.join('\n') + '\n');
     },
   );
+}
+
+/** Database file plus its write-ahead log, in bytes (0 for an in-memory store). */
+function storeBytes(ctx: AppContext): number {
+  const db = ctx.store.db;
+  const pages = (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  let wal = 0;
+  try {
+    wal = statSync(`${ctx.store.path}-wal`).size;
+  } catch {
+    // no WAL file (in memory, or checkpointed and removed)
+  }
+  return pages + wal;
+}
+
+/** A Prometheus label value: backslash, quote and newline escaped. */
+function promLabel(v: string): string {
+  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c));
 }

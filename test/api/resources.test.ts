@@ -2,6 +2,7 @@
  * Inventory, baseline, runs, OpenAPI, docs page, ops routes and the HTTP hardening (helmet
  * headers, body limit, login rate limit, closed CORS, error shape), all through app.inject().
  */
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../store/schema.js';
 import { hashPassword } from '../../api/auth.js';
@@ -240,5 +241,13 @@ describe('ops', () => {
     const open = fx.store.findings({ withEvidence: false }).filter((f) => f.status === 'open' && f.severity === 'high').length;
     if (open > 0) expect(m.body).toContain(`otwatch_findings{status="open",severity="high"} ${open}`);
     expect(m.body).toContain(`otwatch_assets ${fx.store.assets().length}`);
+    const size = Number(/^otwatch_store_bytes (\d+)$/m.exec(m.body)?.[1]);
+    expect(size).toBeGreaterThanOrEqual(statSync(fx.db).size);
+    // The run the fixture's analyze recorded (the newest of its mode), with the packets it read.
+    const run = fx.store.db.prepare('SELECT id, mode, packets FROM runs WHERE packets > 0 ORDER BY id DESC LIMIT 1').get() as { id: number; mode: string; packets: number };
+    expect(fx.store.db.prepare('SELECT max(id) FROM runs WHERE mode = ?').pluck().get(run.mode)).toBe(run.id);
+    expect(run.packets).toBeGreaterThan(0);
+    expect(m.body).toContain(`otwatch_run_packets{mode="${run.mode}",run="${run.id}",status="done"} ${run.packets}`);
+    expect(m.body).toMatch(new RegExp(`^otwatch_run_dropped\\{mode="${run.mode}",run="${run.id}",status="done"\\} 0$`, 'm'));
   });
 });
