@@ -171,7 +171,7 @@ export function buildReport(d: Data, o: BuildOptions): Report {
       trends: trends(areas, prev?.scores),
     },
     sections,
-    inventory: d.assets.map((a) => ({ ip: a.ip, roles: a.roles, protocols: a.protocols, serverPorts: a.serverPorts, identities: a.identities, firstSeen: a.firstSeen, lastSeen: a.lastSeen, zone: d.zones?.zoneOf(a.ip) ?? null })),
+    inventory: d.assets.map((a) => ({ ip: a.ip, mac: a.mac, macVendor: a.macVendor, roles: a.roles, protocols: a.protocols, serverPorts: a.serverPorts, identities: a.identities, firstSeen: a.firstSeen, lastSeen: a.lastSeen, zone: d.zones?.zoneOf(a.ip) ?? null })),
     method: {
       mappingVersion: map.version,
       text: map.comment,

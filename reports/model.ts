@@ -81,6 +81,9 @@ export interface Trend {
 
 export interface InventoryItem {
   ip: string;
+  /** The MAC address the asset sends from, and its vendor from the IEEE registry (null when not seen on Ethernet). */
+  mac: string | null;
+  macVendor: string | null;
   roles: string[];
   protocols: string[];
   serverPorts: number[];

@@ -72,8 +72,8 @@ const TABLES: Record<string, { title: string; columns: string[]; rows: (f: Facts
   },
   inventory: {
     title: 'Component inventory',
-    columns: ['address', 'zone', 'roles', 'protocols', 'ports', 'identities', 'first seen', 'last seen'],
-    rows: (f) => f.data.assets.map((a) => [a.ip, f.data.zones?.zoneOf(a.ip) ?? null, list(a.roles), list(a.protocols), list(a.serverPorts), list(a.identities, 6), a.firstSeen, a.lastSeen]),
+    columns: ['address', 'MAC (vendor)', 'zone', 'roles', 'protocols', 'ports', 'identities', 'first seen', 'last seen'],
+    rows: (f) => f.data.assets.map((a) => [a.ip, a.mac === null ? null : a.macVendor ? `${a.mac} (${a.macVendor})` : a.mac, f.data.zones?.zoneOf(a.ip) ?? null, list(a.roles), list(a.protocols), list(a.serverPorts), list(a.identities, 6), a.firstSeen, a.lastSeen]),
   },
   'inventory-diff': {
     title: 'Inventory changes since the previous report',

@@ -126,6 +126,12 @@ describe.each(STANDARDS)('%s', (standard) => {
       expect(r.period.to).toBe(want.to);
       expect(r.summary.assets).toBe(want.assets);
       expect(r.inventory).toHaveLength(want.assets);
+      // Each asset's MAC and IEEE vendor as the store holds them (several corpus captures are Ethernet).
+      const st = Store.open(db);
+      const macs = new Map((st.db.prepare('SELECT ip, mac, mac_vendor FROM assets').all() as { ip: string; mac: string | null; mac_vendor: string | null }[]).map((a) => [a.ip, a]));
+      st.close();
+      for (const a of r.inventory) expect({ mac: a.mac, macVendor: a.macVendor }).toEqual({ mac: macs.get(a.ip)!.mac, macVendor: macs.get(a.ip)!.mac_vendor });
+      expect(r.inventory.filter((a) => a.mac !== null && a.macVendor !== null).length).toBeGreaterThan(0);
       expect(r.summary.findingsBySeverity.high + r.summary.findingsBySeverity.medium + r.summary.findingsBySeverity.low + r.summary.findingsBySeverity.critical).toBe(want.findings);
       for (const sev of ['low', 'medium', 'high', 'critical']) expect(r.summary.openBySeverity[sev]).toBe(want.unresolved[sev] ?? 0);
       expect(r.appendix.rows).toHaveLength(want.appendixRows);
