@@ -59,22 +59,26 @@ function pickBucket(lo: string | null, hi: string | null): Bucket {
   return hours / 24 > MAX_DAYS ? 'month' : 'day';
 }
 
-/** Every bucket from the first to the last (empty ones too: the time axis stays linear), newest MAX_BUCKETS kept. */
-function fill(bucket: Bucket, counts: Map<string, TimelineBucket>): TimelineBucket[] {
-  const keys = [...counts.keys()];
-  if (!keys.length) return [];
+/**
+ * The keys (ISO prefixes) of every bucket from the first finding's to the last one's (empty ones
+ * too: the time axis stays linear), the newest MAX_BUCKETS, followed by the key after the last
+ * (the upper bound of its range). A timestamp starting with a key sorts between it and the next.
+ */
+function bucketKeys(bucket: Bucket, lo: string | null, hi: string | null): string[] {
+  if (!lo || !hi) return [];
   const b = BUCKETS[bucket];
-  const last = keys[keys.length - 1];
-  const out: TimelineBucket[] = [];
-  const d = new Date(keys[0] + b.suffix);
+  const last = hi.slice(0, b.len);
+  const out: string[] = [];
+  const d = new Date(lo.slice(0, b.len) + b.suffix);
   // Bounded: even a corrupt timestamp cannot make this loop run away.
   for (let i = 0; i < 100_000 && Number.isFinite(d.getTime()); i++) {
     const k = d.toISOString().slice(0, b.len);
+    out.push(k);
     if (k > last) break;
-    out.push(counts.get(k) ?? { t: k + b.suffix, low: 0, medium: 0, high: 0, critical: 0 });
     b.next(d);
   }
-  return out.slice(-MAX_BUCKETS);
+  if (out.length < 2 || out[out.length - 1] <= last) return [];
+  return out.slice(-(MAX_BUCKETS + 1));
 }
 const SEVS = ['low', 'medium', 'high', 'critical'] as const;
 
@@ -122,14 +126,16 @@ export function overview(db: Database.Database, now = new Date(), limit = 10): O
     const span = db.prepare('SELECT min(first_seen) AS lo, max(first_seen) AS hi FROM findings').get() as { lo: string | null; hi: string | null };
     const bucket = pickBucket(span.lo, span.hi);
     const b = BUCKETS[bucket];
-    const tl = db
-      .prepare(`SELECT substr(first_seen, 1, ?) AS t, severity AS s, count(*) AS n FROM findings GROUP BY t, s ORDER BY t`)
-      .all(b.len) as { t: string; s: string; n: number }[];
-    const byT = new Map<string, TimelineBucket>();
-    for (const r of tl) {
-      let e = byT.get(r.t);
-      if (!e) byT.set(r.t, (e = { t: r.t + b.suffix, low: 0, medium: 0, high: 0, critical: 0 }));
-      if ((SEVS as readonly string[]).includes(r.s)) e[r.s as (typeof SEVS)[number]] += r.n;
+    // One range count per bucket on the (first_seen, severity) index: no sort of every finding
+    // (grouping by a substring made SQLite sort 1 M rows: 2.5 s on the bench store).
+    const timeline: TimelineBucket[] = [];
+    const keys = bucketKeys(bucket, span.lo, span.hi);
+    // INDEXED BY: the planner would take (first_seen, id) and read every row for its severity.
+    const count = db.prepare('SELECT severity AS s, count(*) AS n FROM findings INDEXED BY findings_first_severity WHERE first_seen >= ? AND first_seen < ? GROUP BY severity');
+    for (let i = 0; i + 1 < keys.length; i++) {
+      const e: TimelineBucket = { t: keys[i] + b.suffix, low: 0, medium: 0, high: 0, critical: 0 };
+      for (const r of count.all(keys[i], keys[i + 1]) as { s: string; n: number }[]) if ((SEVS as readonly string[]).includes(r.s)) e[r.s as (typeof SEVS)[number]] += r.n;
+      timeline.push(e);
     }
     const byCategory = db.prepare("SELECT category, count(*) AS n FROM findings WHERE status = 'open' GROUP BY category ORDER BY n DESC, category").all() as Overview['byCategory'];
     const byRule = db
@@ -137,8 +143,9 @@ export function overview(db: Database.Database, now = new Date(), limit = 10): O
       .all(limit) as { rule: string; r: number; n: number }[];
     const topAssets = db
       .prepare(
-        `SELECT fa.ip AS ip, count(*) AS n, sum(f.severity = 'critical') AS critical, sum(f.severity = 'high') AS high
-         FROM finding_assets fa JOIN findings f ON f.id = fa.finding_id WHERE f.status = 'open' GROUP BY fa.ip ORDER BY n DESC, fa.ip LIMIT ?`,
+        // finding_assets' copy of status and severity (migration 7): one covering index, no join.
+        `SELECT ip, count(*) AS n, sum(severity = 'critical') AS critical, sum(severity = 'high') AS high
+         FROM finding_assets WHERE status = 'open' GROUP BY ip ORDER BY n DESC, ip LIMIT ?`,
       )
       .all(limit) as Overview['topAssets'];
     const certs = db
@@ -147,7 +154,7 @@ export function overview(db: Database.Database, now = new Date(), limit = 10): O
     const totals = db.prepare("SELECT count(*) AS findings, coalesce(sum(status = 'open'), 0) AS open, (SELECT count(*) FROM assets) AS assets FROM findings").get() as Overview['totals'];
     return {
       bucket,
-      timeline: fill(bucket, byT),
+      timeline,
       byCategory,
       byRule: byRule.map((r) => ({ rule: r.rule, severity: SEVS[r.r - 1] ?? 'low', n: r.n })),
       topAssets,

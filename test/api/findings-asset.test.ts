@@ -59,12 +59,12 @@ function randomFindings(rnd: () => number, ids: string[]): Finding[] {
   });
 }
 
-/** finding_assets holds exactly (finding, each of its assets, its last_seen). */
+/** finding_assets holds exactly (finding, each of its assets, its last_seen, status and severity). */
 function checkCopy(db: Database.Database): void {
   const bad = db
     .prepare(
       `SELECT count(*) FROM (
-         SELECT fa.finding_id FROM finding_assets fa JOIN findings f ON f.id = fa.finding_id WHERE fa.last_seen IS NOT f.last_seen
+         SELECT fa.finding_id FROM finding_assets fa JOIN findings f ON f.id = fa.finding_id WHERE fa.last_seen IS NOT f.last_seen OR fa.status IS NOT f.status OR fa.severity IS NOT f.severity
          UNION ALL SELECT f.id FROM findings f, json_each(f.assets) j WHERE NOT EXISTS (SELECT 1 FROM finding_assets fa WHERE fa.finding_id = f.id AND fa.ip = j.value)
          UNION ALL SELECT fa.finding_id FROM finding_assets fa WHERE NOT EXISTS (SELECT 1 FROM findings f, json_each(f.assets) j WHERE f.id = fa.finding_id AND j.value = fa.ip))`,
     )
@@ -96,6 +96,38 @@ describe('findings by asset', () => {
       // Another sort of one asset takes the lookup path: same set, its own order.
       const byCount = await walk(`asset=${ip}&sort=firstSeen`);
       expect(byCount.map((f) => f.id).sort()).toEqual(expected(has, true).sort());
+    }
+  });
+
+  it('keeps status and severity copies through triage, and the Overview and asset counts agree with a join', async () => {
+    const ids = fx.store.findings({ withEvidence: false }).map((f) => f.id).slice(0, 40);
+    for (const [i, id] of ids.entries()) {
+      const action = ['resolve', 'acknowledge', 'false-positive', 'reopen'][i % 4];
+      const r = await fx.app.inject({ method: 'POST', url: `/api/v1/findings/${id}/triage`, headers: fx.auth('analyst'), payload: { action } });
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    fx.store.db.prepare("UPDATE findings SET severity = 'critical' WHERE id = ?").run(ids[1]);
+    checkCopy(fx.store.db);
+    const join = fx.store.db
+      .prepare(
+        `SELECT fa.ip AS ip, count(*) AS n, sum(f.severity = 'critical') AS critical, sum(f.severity = 'high') AS high
+         FROM finding_assets fa JOIN findings f ON f.id = fa.finding_id WHERE f.status = 'open' GROUP BY fa.ip ORDER BY n DESC, fa.ip`,
+      )
+      .all() as { ip: string; n: number; critical: number; high: number }[];
+    const ov = (await fx.app.inject({ method: 'GET', url: '/api/v1/overview?limit=50', headers: fx.auth('viewer') })).json() as { topAssets: unknown[]; timeline: Record<string, number | string>[]; totals: { findings: number } };
+    expect(ov.topAssets).toEqual(join);
+    // The timeline counts every finding once, in the bucket of its first sighting.
+    const sum = ov.timeline.reduce((n, b) => n + (b.low as number) + (b.medium as number) + (b.high as number) + (b.critical as number), 0);
+    expect(sum).toBe(ov.totals.findings);
+    const putAsset = fx.store.db.prepare("INSERT OR IGNORE INTO assets (ip, first_seen, last_seen, roles, protocols, server_ports, identities, messages) VALUES (?, '2026-03-01T00:00:00.000Z', '2026-03-02T00:00:00.000Z', '[]', '[]', '[]', '[]', 1)");
+    for (const ip of IPS) putAsset.run(ip);
+    for (const ip of IPS) {
+      const one = await fx.app.inject({ method: 'GET', url: `/api/v1/assets/${ip}`, headers: fx.auth('viewer') });
+      expect(one.statusCode, one.body).toBe(200);
+      const bySev = fx.store.db
+        .prepare("SELECT f.severity AS s, count(*) AS n FROM finding_assets fa JOIN findings f ON f.id = fa.finding_id WHERE fa.ip = ? AND f.status = 'open' GROUP BY f.severity")
+        .all(ip) as { s: string; n: number }[];
+      expect((one.json() as { findings: Record<string, number> }).findings).toEqual(Object.fromEntries(bySev.map((r) => [r.s, r.n])));
     }
   });
 
