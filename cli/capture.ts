@@ -23,7 +23,8 @@ Options:
   --format ndjson|table   output format (default: table on a terminal, ndjson otherwise)
   --allow-addressed       capture even if the interface has IP addresses
   --workers N             decode worker threads (default ${LIVE_DEFAULTS.workers}; 0 decodes on the capture thread)
-  --queue N               frames each worker's queue holds (default ${LIVE_DEFAULTS.queuePackets}); when full, frames are dropped and counted
+  --queue N               frames each worker's queue holds (default ${LIVE_DEFAULTS.queuePackets}); when full, reading pauses and frames
+                          wait in the kernel buffer (patched cap), or are dropped and counted (stock cap)
   --buffer-mb N           kernel capture buffer in MiB (default ${LIVE_DEFAULTS.bufferBytes / 1048576})
   --rotate-dir DIR        also keep the raw frames in rotating pcapng files in DIR
   --rotate-mb N           megabytes kept in DIR in all (default 1024)
@@ -103,6 +104,8 @@ export async function captureCommand(argv: string[], io: CliIo): Promise<number>
     throw e;
   }
   io.stderr.write(`otwatch: listening on ${values.interface} (${workers === 0 ? 'decoding on the capture thread' : `${workers} decode worker${workers > 1 ? 's' : ''}, queue ${queuePackets} frames each`})\n`);
+  // Stock cap loses frames at high rates and has no pcap_stats(): say so once, with the remedy.
+  if (live.delivery === 'per frame') io.stderr.write(`otwatch: stock libpcap binding (one call per frame, no pcap_stats()): run node scripts/patch-cap.js for high rates\n`);
   const stats = await runUntilStopped(live, seconds);
   io.stderr.write(statsText(stats));
   return EXIT_OK;

@@ -14,12 +14,13 @@ import { Worker } from 'node:worker_threads';
 import { PacketPipeline, type PipelineStats } from '../pipeline.js';
 import { defaultProtocols } from '../protocols.js';
 import type { RawPacket } from '../types.js';
+import { FrameBacklog } from './backlog.js';
 import { LiveError } from './errors.js';
 import { lineFormatter, type LineFormat } from './lines.js';
 import { createRing, RingProducer } from './ring.js';
 import { RotatingCapture, type RotateStats } from './rotate.js';
 import { shardOf } from './shard.js';
-import { checkInterface, interfaceCounters, loadCap, openCap, type FrameSink, type InterfaceCounters, type PacketSource } from './source.js';
+import { checkInterface, interfaceCounters, loadCap, openCap, type FrameSink, type InterfaceCounters, type OpenOptions, type PacketSource } from './source.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 
 export interface LiveOptions {
@@ -32,6 +33,11 @@ export interface LiveOptions {
   workers?: number;
   /** Frames each worker's ring holds (default 8192). */
   queuePackets?: number;
+  /**
+   * Frames each worker's backlog holds while the source is paused (default 4096: more than one
+   * batch of the patched binding, so a source that honours pause never loses frames here).
+   */
+  backlogFrames?: number;
   format: LineFormat;
   out: NodeJS.WritableStream;
   /** Characters of output waiting to be written beyond which lines are dropped (default 16 MiB). */
@@ -39,7 +45,7 @@ export interface LiveOptions {
   rotate?: { dir: string; totalMB: number; files: number };
   allowAddressed?: boolean;
   /** Opens the packet source; default: libpcap through cap. Tests give a file-backed one. */
-  openSource?: (opts: { iface: string; filter: string; bufferBytes: number }, sink: FrameSink) => Promise<PacketSource>;
+  openSource?: (opts: OpenOptions, sink: FrameSink) => Promise<PacketSource>;
   /** Reads the interface counters; default: sysfs. */
   counters?: (iface: string) => InterfaceCounters;
 }
@@ -48,6 +54,8 @@ export const LIVE_DEFAULTS = {
   bufferBytes: 32 * 1024 * 1024,
   workers: 1,
   queuePackets: 8192,
+  /** A batch of the patched binding is at most 256 KiB: ~3 450 frames of the minimum size. */
+  backlogFrames: 4096,
   maxOutputPending: 16 * 1024 * 1024,
   /** Ring bytes per queued packet: a full Ethernet frame plus the record header, rounded up. */
   bytesPerSlot: 2048,
@@ -89,6 +97,8 @@ export interface LiveStats {
 interface WorkerSlot {
   worker: Worker;
   ring: RingProducer;
+  /** Frames waiting for room in the ring while the source is paused (patched binding only). */
+  backlog: FrameBacklog;
   dropped: number;
   last: PipelineStats | null;
   outputDropped: number;
@@ -112,6 +122,9 @@ export class LiveCapture {
   /** Frames delivered before the rings existed (none with libpcap, which delivers on a later turn). */
   private startupDropped = 0;
   private publishScheduled = false;
+  /** Reading is paused because a ring is full; a timer moves the backlogs into the rings. */
+  private paused = false;
+  private backlogTimer: NodeJS.Timeout | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
   private startCounters: InterfaceCounters = { rxPackets: 0, rxDropped: 0 };
   private startedAt = 0;
@@ -169,7 +182,11 @@ export class LiveCapture {
       this.received++;
       this.startupDropped++;
     };
-    this.source = await openSource({ iface: o.iface, filter, bufferBytes: o.bufferBytes }, (d, ol, s, ns) => deliver(d, ol, s, ns));
+    // After each batch from the binding, wake the workers at once: a batch can be thousands of frames.
+    const batchEnd = () => {
+      for (const s of this.slots) s.ring.publish();
+    };
+    this.source = await openSource({ iface: o.iface, filter, bufferBytes: o.bufferBytes, batchEnd }, (d, ol, s, ns) => deliver(d, ol, s, ns));
     const linkType = this.source.linkType;
     if (o.rotate) {
       this.rotate = new RotatingCapture({ ...o.rotate, iface: o.iface, linkType });
@@ -229,13 +246,45 @@ export class LiveCapture {
     this.rotate?.write(data, origLen, tsSec, tsNsec);
     const slots = this.slots;
     const slot = slots[shardOf(this.source!.linkType, data, slots.length)];
-    if (!slot.ring.push(data, origLen, tsSec, tsNsec, this.frame)) slot.dropped++;
+    // A worker with frames already waiting gets this one after them (capture order per flow).
+    if (slot.backlog.length > 0 || !slot.ring.push(data, origLen, tsSec, tsNsec, this.frame)) {
+      // A failed worker never makes room: do not stop the capture for it.
+      if (this.source!.pause && slot.error === null && slot.backlog.add(data, origLen, tsSec, tsNsec, this.frame)) this.pauseSource();
+      else slot.dropped++;
+    }
     if (!this.publishScheduled) {
       // One wake-up per batch libpcap delivers, not one per frame.
       this.publishScheduled = true;
       setImmediate(this.publishAll);
     }
   }
+
+  /**
+   * The ring is full: stop reading so that frames wait in the kernel buffer (counted by the
+   * kernel if it overflows) instead of being dropped here, and retry until the workers make room.
+   */
+  private pauseSource(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.source!.pause!();
+    this.backlogTimer = setTimeout(this.retryBacklog, 1);
+  }
+
+  private readonly retryBacklog = (): void => {
+    this.backlogTimer = null;
+    let empty = true;
+    for (const s of this.slots) {
+      if (s.error !== null) s.dropped += s.backlog.clear();
+      else if (!s.backlog.flushInto(s.ring)) empty = false;
+      s.ring.publish();
+    }
+    if (!empty) {
+      this.backlogTimer = setTimeout(this.retryBacklog, 1);
+      return;
+    }
+    this.paused = false;
+    this.source?.resume?.();
+  };
 
   private readonly publishAll = (): void => {
     this.publishScheduled = false;
@@ -263,6 +312,7 @@ export class LiveCapture {
       const slot: WorkerSlot = {
         worker,
         ring,
+        backlog: new FrameBacklog(o.backlogFrames ?? LIVE_DEFAULTS.backlogFrames),
         dropped: 0,
         last: null,
         outputDropped: 0,
@@ -303,6 +353,14 @@ export class LiveCapture {
     return Promise.all(ready).then(() => undefined);
   }
 
+  /**
+   * How libpcap's frames reach us: 'batched' (cap patched by scripts/patch-cap.js: TPACKET_V3
+   * blocks, batches, pause when the queues are full) or 'per frame' (stock cap). Null before open.
+   */
+  get delivery(): string | null {
+    return this.source ? (this.source.delivery ?? 'per frame') : null;
+  }
+
   /** Statistics so far (for metrics and periodic logs). */
   snapshot(): LiveStats {
     const c = (this.opts.counters ?? interfaceCounters)(this.opts.iface);
@@ -322,7 +380,7 @@ export class LiveCapture {
       dropSource: ps ? 'pcap_stats' : 'interface counters',
       queueDropped: this.startupDropped + this.slots.reduce((a, s) => a + s.dropped, 0),
       queueDroppedByWorker: this.slots.map((s) => s.dropped),
-      queueDepth: this.slots.map((s) => s.ring.depth()),
+      queueDepth: this.slots.map((s) => s.ring.depth() + s.backlog.length),
       queueCapacity: this.slots.length > 0 ? this.opts.queuePackets : 0,
       outputDropped: this.outputDropped + this.slots.reduce((a, s) => a + s.outputDropped, 0),
       messages: pipeline.reduce((a, p) => a + p.events, 0),
@@ -347,7 +405,14 @@ export class LiveCapture {
     await this.drainSource();
     // Counters first: pcap_stats() needs the handle open.
     const end = this.snapshot();
+    const ps = this.source?.pcapStats?.() ?? null;
+    // Frames the socket accepted that were still in the kernel buffer when we gave up draining
+    // are lost by closing it: count them with the kernel's drops, never let them vanish.
+    if (ps && end.notCaptured !== null) end.notCaptured += Math.max(0, ps.received - ps.dropped - this.received);
     this.source?.close();
+    // Frames still held when draining gave up are lost: count them where they were held.
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
+    for (const s of this.slots) s.dropped += s.backlog.clear();
     for (const s of this.slots) s.ring.stop();
     await Promise.all(this.slots.map((s) => s.done));
     if (this.inline) this.inline.finish();
@@ -359,25 +424,36 @@ export class LiveCapture {
 
   /**
    * Frames the kernel has buffered but libpcap not yet delivered would be lost by closing now:
-   * let the event loop run until nothing new arrives for a few turns (at most `maxMs`).
+   * let the event loop run until pcap_stats() says every frame was delivered (or, without it,
+   * nothing new arrives for a while), and no frame waits in a backlog; at most `maxMs` (a full
+   * kernel buffer takes seconds to decode on a loaded box).
    */
-  private async drainSource(maxMs = 2000): Promise<void> {
-    if (!this.source) return;
+  private async drainSource(maxMs = 30_000): Promise<void> {
+    const src = this.source;
+    if (!src) return;
+    // A partly filled TPACKET_V3 block is handed over only when its timeout expires.
+    const quietMs = 60 + 2 * (src.quietMs ?? 0);
     const until = Date.now() + maxMs;
-    let quiet = 0;
     let last = this.received;
-    while (quiet < 3 && Date.now() < until) {
+    let lastChange = Date.now();
+    while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 20));
-      if (this.received === last) quiet++;
-      else {
-        quiet = 0;
+      // With pcap_stats(): done when every frame the socket accepted was delivered or dropped
+      // and none waits for room in a ring.
+      const ps = src.pcapStats?.() ?? null;
+      if (ps && !this.paused && this.received + ps.dropped >= ps.received) return;
+      const now = Date.now();
+      // Paused: the workers are still taking frames from the backlogs; that is progress.
+      if (this.received !== last || this.paused) {
         last = this.received;
-      }
+        lastChange = now;
+      } else if (now - lastChange >= quietMs) return;
     }
   }
 
   private async abort(): Promise<void> {
     this.source?.close();
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
     if (this.rotateTimer) clearInterval(this.rotateTimer);
     for (const s of this.slots) {
       s.ring.stop();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LiveError } from './errors.js';
-import { CAP_SNAPLEN, openCap, type CapModule } from './source.js';
+import { BLOCK_TIMEOUT_MS, CAP_PATCH_LEVEL, CAP_SNAPLEN, batchReader, openCap, type CapModule } from './source.js';
 
 function fakeCap(linkType: string, failOpen?: string) {
   type Listener = (n: number, t: boolean, tsSec?: number, tsUsec?: number, wireLen?: number) => void;
@@ -75,6 +75,74 @@ describe('cap adapter', () => {
     expect(n).toBe(1);
     // Stock cap has no stats(): the source says so.
     expect(openCap(fakeCap('ETHERNET').mod, { iface: 'eth1', filter: '', bufferBytes: 1 << 20 }, () => undefined).pcapStats).toBeUndefined();
+  });
+
+  it('reads the batches of the patched binding: records of [capLen, wireLen, tsSec, tsUsec] + bytes padded to 4', () => {
+    const ab = new ArrayBuffer(256);
+    const w = new Uint32Array(ab);
+    const b = new Uint8Array(ab);
+    // Record 1 at 0: 5 bytes (padded to 8), cut on the wire at 1514; record 2 at 24: 4 bytes.
+    w.set([5, 1514, 1700000000, 999999], 0);
+    b.set([1, 2, 3, 4, 5], 16);
+    w.set([4, 4, 1700000001, 0], 6);
+    b.set([9, 8, 7, 6], 40);
+    const got: unknown[] = [];
+    let ends = 0;
+    const read = batchReader(ab, (d, origLen, s, ns) => got.push([[...d], origLen, s, ns]), () => ends++);
+    read(44, 2);
+    expect(got).toEqual([
+      [[1, 2, 3, 4, 5], 1514, 1700000000, 999999000],
+      [[9, 8, 7, 6], 4, 1700000001, 0],
+    ]);
+    expect(ends).toBe(1);
+    // A record claiming bytes beyond what the binding said it wrote is not read.
+    got.length = 0;
+    w[6] = 200;
+    read(44, 2);
+    expect(got).toHaveLength(1);
+    expect(ends).toBe(2);
+  });
+
+  it('opens the patched binding (current level) in batch mode with a block timeout, and passes pause/resume through', () => {
+    const opened: unknown[][] = [];
+    const events: string[] = [];
+    let paused = 0;
+    class Cap {
+      send: unknown;
+      open(...a: unknown[]): string {
+        opened.push(a.map((x) => (Buffer.isBuffer(x) ? x.length : x)));
+        return 'ETHERNET';
+      }
+      on(ev: string): void {
+        events.push(ev);
+      }
+      close(): void {}
+      stats() {
+        return { received: 0, dropped: 0, ifDropped: 0 };
+      }
+      pause() {
+        paused++;
+      }
+      resume() {
+        paused--;
+      }
+    }
+    const src = openCap({ Cap, otwatchPatch: CAP_PATCH_LEVEL } as unknown as CapModule, { iface: 'eth1', filter: '', bufferBytes: 1 << 20 }, () => undefined);
+    expect(opened).toEqual([['eth1', '', 1 << 20, 256 * 1024, BLOCK_TIMEOUT_MS, true]]);
+    expect(events).toEqual(['packets', 'packet']);
+    expect(src).toMatchObject({ delivery: 'batched', quietMs: BLOCK_TIMEOUT_MS });
+    src.pause!();
+    expect(paused).toBe(1);
+    src.resume!();
+    expect(paused).toBe(0);
+    src.close();
+    // After close, pause is a no-op rather than a call into a closed handle.
+    src.pause!();
+    expect(paused).toBe(0);
+    // An older patch level gets the stock path: no batches, no pause.
+    const old = openCap({ Cap, otwatchPatch: 1 } as unknown as CapModule, { iface: 'eth1', filter: '', bufferBytes: 1 << 20 }, () => undefined);
+    expect(opened[1]).toEqual(['eth1', '', 1 << 20, CAP_SNAPLEN]);
+    expect(old.pause).toBeUndefined();
   });
 
   it('makes the handle unable to transmit', () => {

@@ -7,8 +7,11 @@
  * `send` method is replaced by one that throws, so no code path can transmit on the monitored
  * network.
  *
- * What stock cap 0.2.1 does not expose, and how we make up for it (cap-0.2.1-stats.patch adds
- * all three; it is detected at run time and then used instead):
+ * With cap patched by scripts/patch-cap.js (detected at run time by its `otwatchPatch` level),
+ * frames come in batches from TPACKET_V3 blocks with their capture timestamps and wire lengths,
+ * pcap_stats() gives the kernel's drops, and reading can pause while our queues are full.
+ *
+ * What stock cap 0.2.1 does not expose, and how we make up for it:
  * - packet timestamps: the frame is stamped with the clock when cap hands it to JavaScript
  *   (libpcap delivers in batches, so stamps within a batch are close to each other);
  * - the original length: frames are captured up to cap's fixed snaplen (65535), so the captured
@@ -26,12 +29,18 @@ import { LiveError } from './errors.js';
 
 /** The part of cap's Cap object we use. */
 interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  /** Stock: (device, filter, bufSize, buffer). Patched (level 2): also timeoutMs (> 0: TPACKET_V3 blocks) and batch. */
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, timeoutMs?: number, batch?: boolean): string;
   close(): void;
-  /** The patched binding (cap-0.2.1-stats.patch) adds the timestamp and the wire length. */
+  /** The patched binding (scripts/patch-cap.js) adds the timestamp and the wire length. */
   on(ev: 'packet', cb: (nbytes: number, truncated: boolean, tsSec?: number, tsUsec?: number, wireLen?: number) => void): void;
+  /** Patched, batch mode: `count` records in the first `nbytes` of the buffer (see scripts/cap-edits.js). */
+  on(ev: 'packets', cb: (nbytes: number, count: number) => void): void;
   /** Only in the patched binding: pcap_stats(). */
   stats?: () => PcapStats;
+  /** Only in the patched binding (not on Windows): stop / restart reading. */
+  pause?: () => void;
+  resume?: () => void;
   send?: unknown;
 }
 
@@ -44,7 +53,25 @@ export interface PcapStats {
 
 export interface CapModule {
   Cap: new () => CapHandle;
+  /** Set by scripts/patch-cap.js's edits: 4 = stats, timestamps, TPACKET_V3 blocks, batched delivery, pause. */
+  otwatchPatch?: number;
 }
+
+/** The patch level whose features openCap uses (older or stock bindings get the stock path). */
+export const CAP_PATCH_LEVEL = 4;
+
+/**
+ * With the patched binding, libpcap hands over a TPACKET_V3 block when it is full or this old:
+ * the most a frame waits in the kernel at low rates (and the quiet time the final drain allows).
+ */
+export const BLOCK_TIMEOUT_MS = 100;
+
+/**
+ * Bytes of the batch buffer the patched binding fills per JavaScript call (≥ one 64 KiB frame):
+ * ~1000 frames of a typical OT mix per call, at most ~3400 minimum-size frames, which bounds what
+ * the capture thread holds when the queues are full (see engine.ts, backlog).
+ */
+const BATCH_BYTES = 256 * 1024;
 
 /** Link-type names cap returns, as LINKTYPE numbers (DLT_RAW is 12 on Linux). */
 const CAP_LINK_TYPES: Record<string, number> = {
@@ -133,6 +160,16 @@ export type FrameSink = (data: Uint8Array, origLen: number, tsSec: number, tsNse
 export interface PacketSource {
   readonly linkType: number;
   readonly name: string;
+  /** How frames reach JavaScript: 'batched' (patched cap) or 'per frame' (stock cap). */
+  readonly delivery?: string;
+  /** How long frames may wait in the kernel before delivery (block timeout); 0: immediately. */
+  readonly quietMs?: number;
+  /**
+   * Stop reading until `resume`: frames wait in the kernel buffer (which counts what it must
+   * drop). Reading stops after the batch being delivered. Absent when the binding cannot.
+   */
+  pause?: () => void;
+  resume?: () => void;
   /** libpcap's own counters when the binding exposes them (read before close), else null. */
   pcapStats?: () => PcapStats | null;
   close(): void;
@@ -143,19 +180,49 @@ export interface OpenOptions {
   filter: string;
   /** Kernel buffer size in bytes. */
   bufferBytes: number;
+  /** Called after each batch of frames (patched cap), so the consumer can publish them at once. */
+  batchEnd?: () => void;
 }
 
-/** Open an interface with cap and deliver its frames to `sink`. */
+/** Record header the patched binding writes before each frame: capLen, wireLen, tsSec, tsUsec. */
+const BATCH_HDR = 16;
+
+/** The 'packets' listener: walks `count` records of a batch and hands each frame to `sink`. */
+export function batchReader(ab: ArrayBuffer, sink: FrameSink, batchEnd?: () => void): (nbytes: number, count: number) => void {
+  const words = new Uint32Array(ab);
+  const bytes = new Uint8Array(ab);
+  return (nbytes, count) => {
+    let at = 0;
+    for (let i = 0; i < count && at + BATCH_HDR <= nbytes; i++) {
+      const w = at >> 2;
+      const capLen = words[w];
+      const end = at + BATCH_HDR + capLen;
+      // The binding never writes past nbytes; a record that would is a bug, not data to read.
+      if (end > nbytes) break;
+      sink(bytes.subarray(at + BATCH_HDR, end), words[w + 1], words[w + 2], words[w + 3] * 1000);
+      at = (end + 3) & ~3;
+    }
+    batchEnd?.();
+  };
+}
+
+/**
+ * Open an interface with cap and deliver its frames to `sink`. With the patched binding, frames
+ * come in batches (one JavaScript call per batch, `opts.batchEnd` after each) from TPACKET_V3
+ * blocks; with stock cap, one call per frame from immediate-mode TPACKET_V2 slots.
+ */
 export function openCap(cap: CapModule, opts: OpenOptions, sink: FrameSink): PacketSource {
   const handle = new cap.Cap();
   // Receive only: make any send impossible, whatever calls it.
   handle.send = () => {
     throw new Error('otwatch never transmits on a monitored interface');
   };
-  const buf = Buffer.alloc(CAP_SNAPLEN);
+  const patched = (cap.otwatchPatch ?? 0) >= CAP_PATCH_LEVEL;
+  const ab = new ArrayBuffer(patched ? BATCH_BYTES : CAP_SNAPLEN);
+  const buf = Buffer.from(ab);
   let lt: string;
   try {
-    lt = handle.open(opts.iface, opts.filter, opts.bufferBytes, buf);
+    lt = patched ? handle.open(opts.iface, opts.filter, opts.bufferBytes, buf, BLOCK_TIMEOUT_MS, true) : handle.open(opts.iface, opts.filter, opts.bufferBytes, buf);
   } catch (e) {
     const msg = (e as Error).message;
     if (/filter/i.test(msg) && opts.filter !== '') throw new LiveError('OTW_ERR_OPTION', `--filter '${opts.filter}': ${msg}`);
@@ -167,6 +234,7 @@ export function openCap(cap: CapModule, opts: OpenOptions, sink: FrameSink): Pac
     handle.close();
     throw new LiveError('OTW_ERR_LINKTYPE', `interface '${opts.iface}': unsupported link type ${lt}`);
   }
+  if (patched) handle.on('packets', batchReader(ab, sink, opts.batchEnd));
   const origin = performance.timeOrigin;
   handle.on('packet', (nbytes, truncated, tsSec, tsUsec, wireLen) => {
     if (tsSec !== undefined && tsUsec !== undefined && wireLen !== undefined) {
@@ -185,6 +253,18 @@ export function openCap(cap: CapModule, opts: OpenOptions, sink: FrameSink): Pac
   return {
     linkType,
     name: opts.iface,
+    delivery: patched ? 'batched' : 'per frame',
+    quietMs: patched ? BLOCK_TIMEOUT_MS : 0,
+    ...(patched && typeof handle.pause === 'function' && typeof handle.resume === 'function'
+      ? {
+          pause: () => {
+            if (!closed) handle.pause!();
+          },
+          resume: () => {
+            if (!closed) handle.resume!();
+          },
+        }
+      : {}),
     pcapStats:
       typeof stats === 'function'
         ? () => {

@@ -13,7 +13,7 @@ import { LiveCapture } from '../../collectors/live/engine.js';
 import { LiveError } from '../../collectors/live/errors.js';
 import { checkInterface, loadCap } from '../../collectors/live/source.js';
 import { buildLiveCli, ROOT } from './build.js';
-import { burstSource, collector, decodeLines, loadFrames, type Frame } from './helpers.js';
+import { burstSource, collector, decodeLines, loadFrames, pausableSource, type Frame } from './helpers.js';
 
 const SAMPLE = join(ROOT, 'samples/plant-demo.pcap');
 let linkType = 1;
@@ -100,6 +100,40 @@ describe('live engine', () => {
     expect(decoded + s.queueDropped).toBe(s.received);
     expect(s.received).toBe(frames.length);
     expect(s.messages).toBeLessThan(reference.length);
+    expect(c.text().trimEnd().split('\n').filter(Boolean).length).toBe(s.messages);
+  });
+
+  it('pauses a source that can pause when a queue is full, so a tiny queue loses nothing and the output is what decode gives', async () => {
+    const src = pausableSource(linkType, frames, 64);
+    const c = collector();
+    const live = await LiveCapture.start(
+      { iface: 'test0', format: 'ndjson', out: c.out, workers: 1, queuePackets: 64, openSource: src.open, counters: countersFor(frames) },
+      workerUrl,
+    );
+    await src.done;
+    const s = await live.stop();
+    // The burst outruns the worker: the source had to wait, and nothing was lost.
+    expect(src.pauses()).toBeGreaterThan(0);
+    expect(s).toMatchObject({ received: frames.length, queueDropped: 0, messages: reference.length });
+    expect(s.pipeline.reduce((a, p) => a + p.packets, 0)).toBe(frames.length);
+    // One worker: the file's order exactly.
+    expect(c.text().trimEnd().split('\n')).toEqual(reference);
+  });
+
+  it('bounds the backlog: frames a source delivers while asked to pause are dropped and counted once it is full', async () => {
+    const src = pausableSource(linkType, frames, 64, false);
+    const c = collector();
+    const live = await LiveCapture.start(
+      { iface: 'test0', format: 'ndjson', out: c.out, workers: 1, queuePackets: 1, backlogFrames: 8, openSource: src.open, counters: countersFor(frames) },
+      workerUrl,
+    );
+    await src.done;
+    const s = await live.stop();
+    const decoded = s.pipeline.reduce((a, p) => a + p.packets, 0);
+    expect(src.pauses()).toBeGreaterThan(0);
+    expect(s.queueDropped).toBeGreaterThan(0);
+    expect(decoded + s.queueDropped).toBe(frames.length);
+    expect(s.received).toBe(frames.length);
     expect(c.text().trimEnd().split('\n').filter(Boolean).length).toBe(s.messages);
   });
 

@@ -74,3 +74,50 @@ export async function decodeLines(file: string): Promise<string[]> {
   await decodeCapture(file, (ev) => lines.push(JSON.stringify(ev)), { protocols: defaultProtocols() });
   return lines;
 }
+
+/**
+ * A source that behaves like the patched binding: frames in batches of `batch` (one event-loop
+ * turn each, `batchEnd` after each), and pause()/resume() that stop and restart delivery after
+ * the batch in progress, the way frames then wait in the kernel buffer. With `honourPause` false
+ * it counts pauses but goes on delivering (a misbehaving source: the backlog bound must hold).
+ */
+export function pausableSource(linkType: number, frames: Frame[], batch: number, honourPause = true): { open: NonNullable<LiveOptions['openSource']>; done: Promise<void>; pauses: () => number } {
+  let closed = false;
+  let paused = false;
+  let pauses = 0;
+  let next = 0;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => {
+    finish = r;
+  });
+  const open = async (o: { batchEnd?: () => void }, sink: FrameSink): Promise<PacketSource> => {
+    const turn = () => {
+      if (closed || (paused && honourPause)) return;
+      for (const end = Math.min(frames.length, next + batch); next < end; next++) {
+        const f = frames[next];
+        sink(f.data, f.origLen, f.tsSec, f.tsNsec);
+      }
+      o.batchEnd?.();
+      if (next < frames.length) setImmediate(turn);
+      else finish();
+    };
+    setImmediate(turn);
+    return {
+      linkType,
+      name: 'pausable',
+      pause: () => {
+        if (!paused) pauses++;
+        paused = true;
+      },
+      resume: () => {
+        if (!paused) return;
+        paused = false;
+        if (honourPause) setImmediate(turn);
+      },
+      close: () => {
+        closed = true;
+      },
+    };
+  };
+  return { open, done, pauses: () => pauses };
+}
