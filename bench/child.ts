@@ -42,7 +42,8 @@ async function main(): Promise<void> {
     const p = new PacketPipeline(() => {
       events++;
     }, { protocols });
-    await readCapture(file, (pkt) => p.packet(pkt));
+    // The pipeline is the reader's FrameSink (no view per packet), as in decodeCapture() and the CLI.
+    await readCapture(file, p);
     const st = p.finish();
     packets = st.packets;
     extra.flows = st.flows.flowsCreated;

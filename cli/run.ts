@@ -37,7 +37,7 @@ export async function runCaptures(files: string[], io: CliIo, opts: PipelineOpti
     }
     let summary: CaptureSummary;
     try {
-      summary = await readCapture(file === '-' ? io.stdin : file, (pkt) => pipeline.packet(pkt), {
+      summary = await readCapture(file === '-' ? io.stdin : file, pipeline, {
         onProgress: (read) => progress.update(file, read, total, pipeline.stats().packets),
       });
     } catch (e) {

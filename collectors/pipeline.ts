@@ -9,6 +9,7 @@ import { DatagramDispatcher, Dispatcher, DEFAULT_DISPATCH_OPTIONS, type Dispatch
 import { IPPROTO_UDP, PacketDecoder, type SkipReason } from './net/decode.js';
 import type { FragmentOptions } from './net/ipfrag.js';
 import { FlowTable, type Flow, type FlowOptions, type FlowRecord, type FlowTableStats } from './net/flow.js';
+import type { FrameSink } from './capture/common.js';
 import type { EventSink, ProtocolSpec, RawPacket } from './types.js';
 
 export interface PipelineOptions {
@@ -35,10 +36,11 @@ export interface PipelineStats {
 }
 
 /**
- * Packet-at-a-time pipeline. `packet()` is the hot path; `finish()` ends all flows and returns the
- * statistics.
+ * Packet-at-a-time pipeline. `packet()` takes a RawPacket (the live sensor's path); as a FrameSink,
+ * `frame()` takes the capture reader's (buffer, offset, length) with no view made per packet: pass
+ * the pipeline itself to `readCapture`. `finish()` ends all flows and returns the statistics.
  */
-export class PacketPipeline {
+export class PacketPipeline implements FrameSink {
   readonly decoder: PacketDecoder;
   readonly flows: FlowTable;
   private readonly dispatchStats: DispatchStats = { claimed: {}, unknown: 0 };
@@ -78,14 +80,21 @@ export class PacketPipeline {
   }
 
   packet(pkt: RawPacket): void {
+    const d = pkt.data;
+    this.frame(pkt, d, 0, d.length);
+  }
+
+  /** One frame, `buf[off, off + len)`, described by `meta` (whose `data` is ignored). */
+  frame(meta: RawPacket, buf: Uint8Array, off: number, len: number): void {
+    const tsSec = meta.tsSec;
     this.packets++;
-    this.bytes += pkt.origLen;
-    if (!this.decoder.decode(pkt)) return;
+    this.bytes += meta.origLen;
+    if (!this.decoder.decodeFrame(buf, off, len, meta.linkType, tsSec)) return;
     this.decoded++;
-    this.flows.packet(this.decoder.info, pkt.tsSec, pkt.tsNsec, pkt.origLen, pkt.frame);
-    if (pkt.tsSec - this.lastFragExpire >= 5) {
-      this.lastFragExpire = pkt.tsSec;
-      this.decoder.expireFragments(pkt.tsSec);
+    this.flows.packet(this.decoder.info, tsSec, meta.tsNsec, meta.origLen, meta.frame);
+    if (tsSec - this.lastFragExpire >= 5) {
+      this.lastFragExpire = tsSec;
+      this.decoder.expireFragments(tsSec);
     }
   }
 
@@ -128,7 +137,7 @@ export async function decodeCapture(input: string | Readable, onEvent: EventSink
   const progress = opts.onProgress;
   const capture = await readCapture(
     input,
-    (pkt) => pipeline.packet(pkt),
+    pipeline,
     progress ? { onProgress: (read, total) => progress(read, total, pipeline.stats().packets) } : undefined,
   );
   return { ...pipeline.finish(), capture };

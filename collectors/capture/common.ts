@@ -84,6 +84,31 @@ export interface FormatParser {
 
 export type PacketCallback = (pkt: RawPacket) => void;
 
+/**
+ * The zero-allocation way to receive frames: the frame's bytes are `buf[off, off + len)` and
+ * `meta` (one reused object) carries everything else. `meta.data` is NOT set on this path; a
+ * consumer that wants a view makes one (or passes a `PacketCallback`, which gets a view per frame).
+ * `buf` is valid only during the call.
+ */
+export interface FrameSink {
+  frame(meta: RawPacket, buf: Uint8Array, off: number, len: number): void;
+}
+
+/** The view-per-frame path over the fast one: sets `pkt.data` and calls the callback. */
+export class ViewSink implements FrameSink {
+  constructor(private readonly onPacket: PacketCallback) {}
+  frame(meta: RawPacket, buf: Uint8Array, off: number, len: number): void {
+    // The constructor is about twice as fast as subarray() in V8 (no species lookup).
+    meta.data = new Uint8Array(buf.buffer, buf.byteOffset + off, len);
+    this.onPacket(meta);
+  }
+}
+
+/** A callback gets a view per frame; a FrameSink gets (buffer, offset, length). */
+export function toFrameSink(target: PacketCallback | FrameSink): FrameSink {
+  return typeof target === 'function' ? new ViewSink(target) : target;
+}
+
 export function newPacket(): RawPacket {
   return { linkType: 0, tsSec: 0, tsNsec: 0, data: new Uint8Array(0), origLen: 0, ifIndex: 0, frame: 0 };
 }

@@ -5,7 +5,7 @@
  * Magic a1b2c3d4 = µs timestamps, a1b23c4d = ns; written in the writer's byte order.
  */
 import type { RawPacket } from '../types.js';
-import { CaptureError, CaptureErrorCode, type FormatParser, type InterfaceInfo, type PacketCallback } from './common.js';
+import { CaptureError, CaptureErrorCode, type FormatParser, type FrameSink, type InterfaceInfo } from './common.js';
 
 export const PCAP_FILE_HEADER_LEN = 24;
 export const PCAP_RECORD_HEADER_LEN = 16;
@@ -42,7 +42,7 @@ export class PcapParser implements FormatParser {
 
   constructor(
     private readonly pkt: RawPacket,
-    private readonly onPacket: PacketCallback,
+    private readonly sink: FrameSink,
     private readonly maxRecord: number,
   ) {}
 
@@ -100,10 +100,10 @@ export class PcapParser implements FormatParser {
     );
   }
 
-  // The two walks are the hot path: byte arithmetic, no allocation but the subarray view.
+  // The two walks are the hot path: byte arithmetic, no allocation (the sink gets buffer, offset, length).
   private walkLE(buf: Uint8Array, off: number, end: number): number {
     const pkt = this.pkt;
-    const cb = this.onPacket;
+    const sink = this.sink;
     const maxIncl = this.maxRecord - PCAP_RECORD_HEADER_LEN;
     const mul = this.fracMul;
     pkt.linkType = this.linkType;
@@ -123,18 +123,17 @@ export class PcapParser implements FormatParser {
       pkt.tsSec = sec;
       pkt.tsNsec = ns;
       pkt.origLen = (buf[off + 12] | (buf[off + 13] << 8) | (buf[off + 14] << 16) | (buf[off + 15] << 24)) >>> 0;
-      pkt.data = buf.subarray(start, stop);
       pkt.frame = ++this.packets;
       this.bytes += incl;
       off = stop;
-      cb(pkt);
+      sink.frame(pkt, buf, start, incl);
     }
     return off;
   }
 
   private walkBE(buf: Uint8Array, off: number, end: number): number {
     const pkt = this.pkt;
-    const cb = this.onPacket;
+    const sink = this.sink;
     const maxIncl = this.maxRecord - PCAP_RECORD_HEADER_LEN;
     const mul = this.fracMul;
     pkt.linkType = this.linkType;
@@ -154,11 +153,10 @@ export class PcapParser implements FormatParser {
       pkt.tsSec = sec;
       pkt.tsNsec = ns;
       pkt.origLen = ((buf[off + 12] << 24) | (buf[off + 13] << 16) | (buf[off + 14] << 8) | buf[off + 15]) >>> 0;
-      pkt.data = buf.subarray(start, stop);
       pkt.frame = ++this.packets;
       this.bytes += incl;
       off = stop;
-      cb(pkt);
+      sink.frame(pkt, buf, start, incl);
     }
     return off;
   }

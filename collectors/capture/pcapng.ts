@@ -10,7 +10,7 @@
  * NRB (4), ISB (5) and every other type are checked for framing and skipped.
  */
 import type { RawPacket } from '../types.js';
-import { CaptureError, CaptureErrorCode, type FormatParser, type InterfaceInfo, type PacketCallback } from './common.js';
+import { CaptureError, CaptureErrorCode, type FormatParser, type FrameSink, type InterfaceInfo } from './common.js';
 
 export const BT_SHB = 0x0a0d0d0a;
 export const BT_IDB = 1;
@@ -71,7 +71,7 @@ export class PcapngParser implements FormatParser {
 
   constructor(
     private readonly pkt: RawPacket,
-    private readonly onPacket: PacketCallback,
+    private readonly sink: FrameSink,
     private readonly maxBlock: number,
   ) {}
 
@@ -151,11 +151,10 @@ export class PcapngParser implements FormatParser {
         pkt.origLen = dv.getUint32(off + 24, le);
         pkt.ifIndex = ifid;
         pkt.linkType = ifc.linkType;
-        pkt.data = buf.subarray(off + 28, off + 28 + cap);
         pkt.frame = ++this.packets;
         this.bytes += cap;
+        this.sink.frame(pkt, buf, off + 28, cap);
         off += len;
-        this.onPacket(pkt);
         continue;
       }
       this.otherBlock(buf, off, len, type);
@@ -222,10 +221,9 @@ export class PcapngParser implements FormatParser {
     const pkt = this.pkt;
     pkt.ifIndex = ifid;
     pkt.linkType = ifc.linkType;
-    pkt.data = buf.subarray(start, start + cap);
     pkt.frame = ++this.packets;
     this.bytes += cap;
-    this.onPacket(pkt);
+    this.sink.frame(pkt, buf, start, cap);
   }
 
   private sectionHeader(buf: Uint8Array, off: number): void {

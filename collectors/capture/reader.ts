@@ -1,10 +1,12 @@
 /**
  * One streaming API over classic pcap and pcapng, chosen by the magic number.
  *
- * `CaptureReader` is push-driven: chunks of any size go in, `onPacket` is called synchronously
- * for each complete record with one reused RawPacket whose `data` is a view into the pushed
- * chunk (zero copy) or, for records spanning chunks, into a carry buffer that never grows past
- * the maximum record size. `readCapture` feeds it from a file, stdin or any Readable.
+ * `CaptureReader` is push-driven: chunks of any size go in, and each complete record is handed on
+ * synchronously, from the pushed chunk (zero copy) or, for records spanning chunks, from a carry
+ * buffer that never grows past the maximum record size. A `PacketCallback` gets one reused
+ * RawPacket whose `data` is a view of the record; a `FrameSink` (the hot path) gets the buffer,
+ * offset and length instead, and no object is made per record. `readCapture` feeds it from a
+ * file, stdin or any Readable.
  */
 import { promises as fsp } from 'node:fs';
 import type { RawPacket } from '../types.js';
@@ -13,16 +15,19 @@ import {
   CaptureErrorCode,
   DEFAULT_MAX_RECORD_SIZE,
   newPacket,
+  toFrameSink,
   type CaptureFormat,
   type CaptureSummary,
   type FormatParser,
+  type FrameSink,
   type InterfaceInfo,
+  type PacketCallback,
 } from './common.js';
 import { PcapParser, pcapMagic, PCAP_RECORD_HEADER_LEN } from './pcap.js';
 import { PcapngParser } from './pcapng.js';
 
 export { CaptureError, CaptureErrorCode, DEFAULT_MAX_RECORD_SIZE };
-export type { CaptureFormat, CaptureSummary, InterfaceInfo };
+export type { CaptureFormat, CaptureSummary, FrameSink, InterfaceInfo, PacketCallback };
 
 export interface CaptureReaderOptions {
   /** Largest record (pcap: header + data) or block (pcapng) accepted; default 16 MiB. */
@@ -59,11 +64,11 @@ export class CaptureReader {
   private consumed = 0;
   private failure: CaptureError | null = null;
   private ended = false;
+  private readonly sink: FrameSink;
 
-  constructor(
-    private readonly onPacket: (pkt: RawPacket) => void,
-    opts: CaptureReaderOptions = {},
-  ) {
+  /** `target`: a callback (a view per record) or a FrameSink (buffer, offset, length; no allocation). */
+  constructor(target: PacketCallback | FrameSink, opts: CaptureReaderOptions = {}) {
+    this.sink = toFrameSink(target);
     const max = opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     if (!Number.isInteger(max) || max < MIN_MAX_RECORD || max > 0x7fffffff) {
       throw new RangeError(`maxRecordSize must be an integer in [${MIN_MAX_RECORD}, 2^31-1], got ${max}`);
@@ -126,9 +131,9 @@ export class CaptureReader {
     }
     if (this.carryLen < 4) return take;
     if (pcapMagic(c[0], c[1], c[2], c[3])) {
-      this.parser = new PcapParser(this.pkt, this.onPacket, this.maxRecord);
+      this.parser = new PcapParser(this.pkt, this.sink, this.maxRecord);
     } else {
-      this.parser = new PcapngParser(this.pkt, this.onPacket, this.maxRecord);
+      this.parser = new PcapngParser(this.pkt, this.sink, this.maxRecord);
     }
     return take;
   }
@@ -214,8 +219,14 @@ export interface ReadCaptureOptions extends CaptureReaderOptions {
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
 }
 
-/** Files are read into one reused buffer: records are handed on synchronously as views into it. */
-const FILE_CHUNK = 4 * 1024 * 1024;
+/**
+ * Files are read in chunks into two buffers used in turn: the next chunk is read (on libuv's
+ * thread pool) while the records of the current one are handed on synchronously, so the disk or
+ * page-cache copy overlaps decoding. Records are only valid during their callback, so a buffer is
+ * refilled only after every record in it has been handed on. 1 MiB: few enough reads that their
+ * overhead is negligible, small enough that a chunk is still in cache when it is decoded.
+ */
+const FILE_CHUNK = 1024 * 1024;
 
 async function readFile(path: string, name: string, total: number | null, reader: CaptureReader, opts: ReadCaptureOptions): Promise<CaptureSummary> {
   let fh: Awaited<ReturnType<typeof fsp.open>>;
@@ -224,20 +235,28 @@ async function readFile(path: string, name: string, total: number | null, reader
   } catch (e) {
     throw ioError(name, e);
   }
-  const buf = Buffer.allocUnsafe(FILE_CHUNK);
+  const bufs = [Buffer.allocUnsafe(FILE_CHUNK), Buffer.allocUnsafe(FILE_CHUNK)];
+  const fill = (b: Buffer): Promise<number> => fh.read(b, 0, FILE_CHUNK, null).then((r) => r.bytesRead);
+  let pending: Promise<number> | null = fill(bufs[0]);
+  let turn = 0;
   let read = 0;
   try {
     while (true) {
       let n: number;
       try {
-        n = (await fh.read(buf, 0, FILE_CHUNK, null)).bytesRead;
+        n = await pending;
       } catch (e) {
         throw ioError(name, e);
+      } finally {
+        pending = null;
       }
       if (n === 0) break;
       read += n;
+      const cur = bufs[turn];
+      turn ^= 1;
+      pending = fill(bufs[turn]);
       try {
-        reader.push(buf.subarray(0, n));
+        reader.push(cur.subarray(0, n));
       } catch (e) {
         if (e instanceof CaptureError) throw new CaptureError(e.code, `${name}: ${e.message}`, e.offset);
         throw e; // the caller's own (onPacket)
@@ -245,6 +264,8 @@ async function readFile(path: string, name: string, total: number | null, reader
       if (opts.onProgress) opts.onProgress(read, total);
     }
   } finally {
+    // A read still in flight (when a record or the callback threw) must end before the file closes.
+    if (pending !== null) await pending.catch(() => 0);
     await fh.close();
   }
   return finish(reader, name, read);
@@ -269,14 +290,14 @@ function ioError(name: string, e: unknown): CaptureError {
 }
 
 /**
- * Read a capture from a path (in 4 MiB chunks into one reused buffer), '-' (stdin) or a Readable, through
+ * Read a capture from a path (in 1 MiB chunks, two buffers in turn), '-' (stdin) or a Readable, through
  * CaptureReader. Memory does not depend on the file size. Rejects with CaptureError:
  * OTW_ERR_NOT_A_CAPTURE (not a capture, empty input), OTW_ERR_CAPTURE_CORRUPT (fatal structure
  * error), OTW_ERR_CAPTURE_IO (ENOENT, EACCES, EISDIR, stream errors); messages name the input.
  */
 export async function readCapture(
   input: string | NodeJS.ReadableStream,
-  onPacket: (pkt: RawPacket) => void,
+  onPacket: PacketCallback | FrameSink,
   opts: ReadCaptureOptions = {},
 ): Promise<CaptureSummary> {
   const reader = new CaptureReader(onPacket, opts);

@@ -138,3 +138,61 @@ describe('formatAddr', () => {
     expect(f('::ffff:c000:280')).toBe('::ffff:192.0.2.128');
   });
 });
+
+describe('decodeFrame: a frame inside a larger buffer (the capture reader zero-copy path)', () => {
+  /** What decoding a frame tells, with offsets made relative to the frame's start. */
+  function facts(d: PacketDecoder, ok: boolean, base: number): unknown {
+    const i = d.info;
+    if (!ok) return { ok, skipped: { ...d.skipped } };
+    const len = i.ipVersion === 4 ? 4 : 16;
+    return {
+      ok,
+      v: i.ipVersion,
+      src: formatAddr(i.buf, i.srcOff, len),
+      dst: formatAddr(i.buf, i.dstOff, len),
+      ports: [i.proto, i.sport, i.dport, i.seq, i.ack, i.tcpFlags],
+      vlan: [i.vlanCount, i.vlan0, i.vlan1],
+      mac: i.macOff < 0 ? -1 : i.macOff - base,
+      payload: Array.from(i.buf.subarray(i.payloadOff, i.payloadOff + i.payloadLen)),
+    };
+  }
+
+  const seg6 = tcpSegment({ src: '', dst: '', sport: 4840, dport: 50000, seq: 0xfffffff0, ack: 0x80000001, flags: 0x10, payload: [9, 8, 7, 6] });
+  const frames: [string, number, number[]][] = [
+    ['ethernet', LINKTYPE.ETHERNET, ethernet(0x0800, v4)],
+    ['ethernet + QinQ', LINKTYPE.ETHERNET, ethernet(0x0800, v4, [[0x88a8, 10], [0x8100, 20]])],
+    ['ethernet IPv6', LINKTYPE.ETHERNET, ethernet(0x86dd, ipv6Packet('2001:db8::1', '2001:db8::2', 6, seg6))],
+    ['null', LINKTYPE.NULL, [2, 0, 0, 0, ...v4]],
+    ['loop', LINKTYPE.LOOP, [0, 0, 0, 2, ...v4]],
+    ['raw', LINKTYPE.RAW, v4],
+    ['sll', LINKTYPE.LINUX_SLL, [0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00, ...v4]],
+    ['sll2', LINKTYPE.LINUX_SLL2, [0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, ...v4]],
+  ];
+
+  for (const [name, linkType, frame] of frames) {
+    it(`${name}: same facts as decode() alone, at every cut length, whatever surrounds the frame`, () => {
+      for (let cut = 0; cut <= frame.length; cut++) {
+        const alone = new PacketDecoder();
+        const expected = facts(alone, alone.decode(raw(linkType, frame.slice(0, cut))), 0);
+        // The frame sits between bytes that would decode as more payload (or as a longer header)
+        // if the decoder read past its end.
+        for (const fill of [0x00, 0xff, 0x45]) {
+          const base = 37;
+          const buf = new Uint8Array(base + cut + 64).fill(fill);
+          buf.set(frame.slice(0, cut), base);
+          const d = new PacketDecoder();
+          expect(facts(d, d.decodeFrame(buf, base, cut, linkType, 1), base), `${name} cut ${cut} fill ${fill}`).toEqual(expected);
+        }
+      }
+    });
+  }
+
+  it('keeps unsigned seq/ack/addresses past 2^31 exact', () => {
+    const d = new PacketDecoder();
+    expect(d.decode(raw(LINKTYPE.IPV6, ipv6Packet('2001:db8::1', '2001:db8::2', 6, seg6)))).toBe(true);
+    expect([d.info.seq, d.info.ack]).toEqual([0xfffffff0, 0x80000001]);
+    const hi = tcpSegment({ src: '200.1.2.3', dst: '250.0.0.1', sport: 1, dport: 2, seq: 0x80000000, flags: 0x18, payload: [1] });
+    expect(d.decode(raw(LINKTYPE.RAW, ipv4Packet('200.1.2.3', '250.0.0.1', 6, hi)))).toBe(true);
+    expect([d.info.src4, d.info.dst4, d.info.seq]).toEqual([0xc8010203, 0xfa000001, 0x80000000]);
+  });
+});

@@ -13,24 +13,28 @@ export const IPPROTO_UDP = 17;
 
 /** Decoded facts of one packet. Addresses are kept as views (`addr`, offsets) to avoid copies. */
 export class PacketInfo {
-  /** Bytes holding the IP packet (the frame, or a reassembled datagram). */
+  /** Bytes holding the IP packet: the frame's buffer (possibly a whole chunk of the capture file), or a reassembled datagram. */
   buf: Uint8Array = new Uint8Array(0);
   ipVersion: 4 | 6 = 4;
   /** Offsets of source and destination addresses in `buf` (4 or 16 bytes each). */
   srcOff = 0;
   dstOff = 0;
   /**
-   * Unsigned 32-bit facts (IPv4 addresses, TCP seq/ack) live in a typed array: most of them are
-   * beyond V8's small-integer range, and storing such a number in an object field allocates a
-   * heap number on every packet.
+   * 32-bit facts (IPv4 addresses, TCP seq/ack) are kept as signed 32-bit integers (`x | 0`): as
+   * unsigned numbers most of them are beyond V8's small-integer range, and such a number in an
+   * object field (or passed to a call) is a heap number. Signed, they stay small integers: no
+   * allocation, no indirection. The unsigned getters below are for readers.
    */
-  readonly u32 = new Uint32Array(4);
+  src4i = 0;
+  dst4i = 0;
+  seqI = 0;
+  ackI = 0;
   /** IPv4 addresses as unsigned 32-bit numbers (only for ipVersion 4). */
   get src4(): number {
-    return this.u32[0];
+    return this.src4i >>> 0;
   }
   get dst4(): number {
-    return this.u32[1];
+    return this.dst4i >>> 0;
   }
   proto = 0;
   /** Up to two VLAN ids (outer first); vlanCount says how many are set. */
@@ -42,10 +46,10 @@ export class PacketInfo {
   /** TCP only. `seq`/`ack` as unsigned 32-bit numbers. */
   tcpFlags = 0;
   get seq(): number {
-    return this.u32[2];
+    return this.seqI >>> 0;
   }
   get ack(): number {
-    return this.u32[3];
+    return this.ackI >>> 0;
   }
   /** Transport payload in `buf`. */
   payloadOff = 0;
@@ -105,48 +109,59 @@ export class PacketDecoder {
 
   decode(pkt: RawPacket): boolean {
     const d = pkt.data;
+    return this.decodeFrame(d, 0, d.length, pkt.linkType, pkt.tsSec);
+  }
+
+  /**
+   * Decode the frame `buf[off, off + len)` (the capture reader's zero-copy path: no view is made).
+   * Offsets left in `info` index `buf`.
+   */
+  decodeFrame(d: Uint8Array, off: number, len: number, linkType: number, tsSec: number): boolean {
     const info = this.info;
+    const end = off + len;
     info.vlanCount = 0;
     info.frame = d;
     info.macOff = -1;
-    this.nowSec = pkt.tsSec;
-    switch (pkt.linkType) {
-      case LINKTYPE.ETHERNET:
-        if (d.length >= 14) info.macOff = 6; // destination(6) source(6) type(2)
-        return this.ethernet(d, 0);
+    this.nowSec = tsSec;
+    // Ethernet first: nearly every frame is, and it skips the switch.
+    if (linkType === LINKTYPE.ETHERNET) {
+      if (len >= 14) info.macOff = off + 6; // destination(6) source(6) type(2)
+      return this.ethernet(d, off, end);
+    }
+    switch (linkType) {
       case LINKTYPE.NULL:
       case LINKTYPE.LOOP: {
-        if (d.length < 4) return this.skip('linkTruncated');
+        if (len < 4) return this.skip('linkTruncated');
         // NULL stores the family in the writer's byte order; LOOP always big-endian.
-        const le = d[0] | (d[1] << 8) | (d[2] << 16) | (d[3] << 24);
-        const be = (d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3];
-        const fam = pkt.linkType === LINKTYPE.LOOP ? be : le > 0 && le < 256 ? le : be;
-        if (fam === AF_INET) return this.ipv4(d, 4);
-        if (AF_INET6.has(fam)) return this.ipv6(d, 4);
+        const le = d[off] | (d[off + 1] << 8) | (d[off + 2] << 16) | (d[off + 3] << 24);
+        const be = (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+        const fam = linkType === LINKTYPE.LOOP ? be : le > 0 && le < 256 ? le : be;
+        if (fam === AF_INET) return this.ipv4(d, off + 4, end);
+        if (AF_INET6.has(fam)) return this.ipv6(d, off + 4, end);
         return this.skip('notIp');
       }
       case LINKTYPE.RAW:
       case LINKTYPE.RAW_OPENBSD:
       case LINKTYPE.RAW_14:
-        return this.rawIp(d, 0);
+        return this.rawIp(d, off, end);
       case LINKTYPE.IPV4:
-        return this.ipv4(d, 0);
+        return this.ipv4(d, off, end);
       case LINKTYPE.IPV6:
-        return this.ipv6(d, 0);
+        return this.ipv6(d, off, end);
       case LINKTYPE.LINUX_SLL: {
         // packet type(2) arphrd(2) addr len(2) addr(8) protocol(2)
-        if (d.length < 16) return this.skip('linkTruncated');
-        if (((d[4] << 8) | d[5]) === 6) info.macOff = 6; // the sender's address, when it is a MAC
-        return this.etherType(d, (d[14] << 8) | d[15], 16);
+        if (len < 16) return this.skip('linkTruncated');
+        if (((d[off + 4] << 8) | d[off + 5]) === 6) info.macOff = off + 6; // the sender's address, when it is a MAC
+        return this.etherType(d, (d[off + 14] << 8) | d[off + 15], off + 16, end);
       }
       case LINKTYPE.LINUX_SLL2: {
         // protocol(2) reserved(2) ifindex(4) arphrd(2) pkttype(1) addrlen(1) addr(8)
-        if (d.length < 20) return this.skip('linkTruncated');
-        if (d[11] === 6) info.macOff = 12;
-        return this.etherType(d, (d[0] << 8) | d[1], 20);
+        if (len < 20) return this.skip('linkTruncated');
+        if (d[off + 11] === 6) info.macOff = off + 12;
+        return this.etherType(d, (d[off] << 8) | d[off + 1], off + 20, end);
       }
       default:
-        this.unsupportedLinkTypes.add(pkt.linkType);
+        this.unsupportedLinkTypes.add(linkType);
         return this.skip('linkUnsupported');
     }
   }
@@ -161,16 +176,17 @@ export class PacketDecoder {
     return false;
   }
 
-  private ethernet(d: Uint8Array, off: number): boolean {
-    if (d.length < off + 14) return this.skip('linkTruncated');
-    return this.etherType(d, (d[off + 12] << 8) | d[off + 13], off + 14);
+  // From here on, `end` is where the frame ends in `d` (the frame may sit inside a larger buffer).
+  private ethernet(d: Uint8Array, off: number, end: number): boolean {
+    if (end < off + 14) return this.skip('linkTruncated');
+    return this.etherType(d, (d[off + 12] << 8) | d[off + 13], off + 14, end);
   }
 
-  private etherType(d: Uint8Array, type: number, off: number): boolean {
+  private etherType(d: Uint8Array, type: number, off: number, end: number): boolean {
     const info = this.info;
     // 802.1Q / 802.1ad tags, outer first; at most a few (a stack deeper than 4 is garbage).
     for (let depth = 0; type === ETHERTYPE.VLAN || type === ETHERTYPE.QINQ || type === ETHERTYPE.QINQ_OLD; depth++) {
-      if (depth >= 4 || d.length < off + 4) return this.skip('linkTruncated');
+      if (depth >= 4 || end < off + 4) return this.skip('linkTruncated');
       const vid = ((d[off] << 8) | d[off + 1]) & 0x0fff;
       if (info.vlanCount === 0) info.vlan0 = vid;
       else if (info.vlanCount === 1) info.vlan1 = vid;
@@ -178,30 +194,30 @@ export class PacketDecoder {
       type = (d[off + 2] << 8) | d[off + 3];
       off += 4;
     }
-    if (type === ETHERTYPE.IPV4) return this.ipv4(d, off);
-    if (type === ETHERTYPE.IPV6) return this.ipv6(d, off);
+    if (type === ETHERTYPE.IPV4) return this.ipv4(d, off, end);
+    if (type === ETHERTYPE.IPV6) return this.ipv6(d, off, end);
     return this.skip('notIp');
   }
 
-  private rawIp(d: Uint8Array, off: number): boolean {
-    if (d.length <= off) return this.skip('linkTruncated');
+  private rawIp(d: Uint8Array, off: number, end: number): boolean {
+    if (end <= off) return this.skip('linkTruncated');
     const v = d[off] >> 4;
-    if (v === 4) return this.ipv4(d, off);
-    if (v === 6) return this.ipv6(d, off);
+    if (v === 4) return this.ipv4(d, off, end);
+    if (v === 6) return this.ipv6(d, off, end);
     return this.skip('notIp');
   }
 
-  private ipv4(d: Uint8Array, off: number): boolean {
+  private ipv4(d: Uint8Array, off: number, frameEnd: number): boolean {
     const info = this.info;
-    if (d.length < off + 20) return this.skip('ipMalformed');
+    if (frameEnd < off + 20) return this.skip('ipMalformed');
     const vihl = d[off];
     if (vihl >> 4 !== 4) return this.skip('ipMalformed');
     const ihl = (vihl & 0x0f) * 4;
     const totalLen = (d[off + 2] << 8) | d[off + 3];
-    if (ihl < 20 || totalLen < ihl || d.length < off + ihl) return this.skip('ipMalformed');
+    if (ihl < 20 || totalLen < ihl || frameEnd < off + ihl) return this.skip('ipMalformed');
     // Ethernet pads short frames: the IP total length says where the datagram ends. A snaplen cut
     // leaves fewer bytes than that; we take what was captured.
-    const end = Math.min(d.length, off + totalLen);
+    const end = Math.min(frameEnd, off + totalLen);
     const proto = d[off + 9];
     const fragField = (d[off + 6] << 8) | d[off + 7];
     const mf = fragField & 0x2000;
@@ -222,19 +238,18 @@ export class PacketDecoder {
     info.buf = d;
     info.srcOff = off + 12;
     info.dstOff = off + 16;
-    const w = info.u32;
-    w[0] = (d[off + 12] << 24) | (d[off + 13] << 16) | (d[off + 14] << 8) | d[off + 15];
-    w[1] = (d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19];
+    info.src4i = (d[off + 12] << 24) | (d[off + 13] << 16) | (d[off + 14] << 8) | d[off + 15];
+    info.dst4i = (d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19];
     info.proto = proto;
     return this.transport(d, off + ihl, end, proto);
   }
 
-  private ipv6(d: Uint8Array, off: number): boolean {
+  private ipv6(d: Uint8Array, off: number, frameEnd: number): boolean {
     const info = this.info;
-    if (d.length < off + 40 || d[off] >> 4 !== 6) return this.skip('ipMalformed');
+    if (frameEnd < off + 40 || d[off] >> 4 !== 6) return this.skip('ipMalformed');
     const payloadLen = (d[off + 4] << 8) | d[off + 5];
     // Payload length 0 with a hop-by-hop jumbo option is not supported; take what was captured.
-    const end = payloadLen === 0 ? d.length : Math.min(d.length, off + 40 + payloadLen);
+    const end = payloadLen === 0 ? frameEnd : Math.min(frameEnd, off + 40 + payloadLen);
     let next = d[off + 6];
     let p = off + 40;
     info.ipVersion = 6;
@@ -288,9 +303,8 @@ export class PacketDecoder {
       if (dataOff < 20 || end < off + dataOff) return this.skip('transportMalformed');
       info.sport = (d[off] << 8) | d[off + 1];
       info.dport = (d[off + 2] << 8) | d[off + 3];
-      const w = info.u32;
-      w[2] = (d[off + 4] << 24) | (d[off + 5] << 16) | (d[off + 6] << 8) | d[off + 7];
-      w[3] = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
+      info.seqI = (d[off + 4] << 24) | (d[off + 5] << 16) | (d[off + 6] << 8) | d[off + 7];
+      info.ackI = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
       info.tcpFlags = d[off + 13];
       info.payloadOff = off + dataOff;
       info.payloadLen = end - off - dataOff;

@@ -7,6 +7,8 @@
 import type { FlowContext, FlowEnd, FlowRef, StreamConsumer } from '../types.js';
 import { communityId } from './communityid.js';
 import { formatAddr, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from './decode.js';
+import { FlowIndex } from './flowindex.js';
+import { ActivityLists, CLOSED, OPEN } from './lru.js';
 import { TcpDirection, type DirectionSink } from './tcp.js';
 
 export interface FlowOptions {
@@ -65,10 +67,11 @@ const enum State {
 }
 
 export class Flow implements FlowContext {
-  readonly id: number;
+  // Field order is memory order in V8: what every packet reads or writes comes first, so that
+  // the lookup and the per-packet updates touch two or three cache lines of a flow, not six.
   readonly proto: number;
-  readonly addrA: Uint8Array;
-  readonly addrB: Uint8Array;
+  /** IPv4 flow: its addresses as signed 32-bit integers in a4/b4 (small integers for V8). */
+  readonly v4: boolean;
   readonly a4: number;
   readonly b4: number;
   readonly portA: number;
@@ -76,36 +79,37 @@ export class Flow implements FlowContext {
   readonly vlanCount: number;
   readonly vlan0: number;
   readonly vlan1: number;
-  readonly ref: FlowRef;
-  private _communityId: string | null = null;
-  private readonly cidSeed: number;
-  clientSide: 0 | 1 = 0;
-  handshakeSeen = false;
-  firstSec = 0;
-  firstNsec = 0;
-  /** Frame number of the flow's first packet (as tshark numbers frames). */
-  firstFrame = 0;
+  state = State.Open;
   lastSec = 0;
   lastNsec = 0;
   pkts0 = 0;
   pkts1 = 0;
   bytes0 = 0;
   bytes1 = 0;
-  state = State.Open;
-  endReason: FlowEnd = 'eof';
-  /** Protocol that claimed the flow (set by the dispatcher). */
-  app: string | null = null;
-  /** The MAC each side first sent from (`aa:bb:…`), null until seen or when the link has none. */
-  macA: string | null = null;
-  macB: string | null = null;
   dir0: TcpDirection | null = null;
   dir1: TcpDirection | null = null;
   consumer: StreamConsumer | null = null;
   consumerMade = false;
-  /** Hash chain and LRU links (owned by the table). */
-  nextInBucket: Flow | null = null;
-  prev: Flow | null = null;
-  next: Flow | null = null;
+  /** The MAC each side first sent from (`aa:bb:…`), null until seen or when the link has none. */
+  macA: string | null = null;
+  macB: string | null = null;
+  clientSide: 0 | 1 = 0;
+  handshakeSeen = false;
+  /** Slot in the table's activity lists (owned by the table). */
+  slot = -1;
+  readonly id: number;
+  readonly addrA: Uint8Array;
+  readonly addrB: Uint8Array;
+  readonly ref: FlowRef;
+  private _communityId: string | null = null;
+  private readonly cidSeed: number;
+  firstSec = 0;
+  firstNsec = 0;
+  /** Frame number of the flow's first packet (as tshark numbers frames). */
+  firstFrame = 0;
+  endReason: FlowEnd = 'eof';
+  /** Protocol that claimed the flow (set by the dispatcher). */
+  app: string | null = null;
   readonly hash: number;
 
   constructor(id: number, info: PacketInfo, hash: number, cidSeed: number) {
@@ -115,8 +119,9 @@ export class Flow implements FlowContext {
     const len = info.ipVersion === 4 ? 4 : 16;
     this.addrA = info.buf.slice(info.srcOff, info.srcOff + len);
     this.addrB = info.buf.slice(info.dstOff, info.dstOff + len);
-    this.a4 = info.ipVersion === 4 ? info.src4 : -1;
-    this.b4 = info.ipVersion === 4 ? info.dst4 : -1;
+    this.v4 = info.ipVersion === 4;
+    this.a4 = this.v4 ? info.src4i : 0;
+    this.b4 = this.v4 ? info.dst4i : 0;
     this.portA = info.sport;
     this.portB = info.dport;
     this.vlanCount = info.vlanCount;
@@ -209,11 +214,9 @@ export interface FlowTableStats {
  */
 export class FlowTable implements DirectionSink {
   readonly opts: FlowOptions;
-  private readonly buckets = new Map<number, Flow>();
-  private openHead: Flow | null = null;
-  private openTail: Flow | null = null;
-  private closedHead: Flow | null = null;
-  private closedTail: Flow | null = null;
+  private readonly index = new FlowIndex<Flow>();
+  /** Open and closed flows, each list from least to most recently active (second resolution). */
+  private readonly lists = new ActivityLists<Flow>();
   private count = 0;
   private nextId = 1;
   private lastExpireSec = 0;
@@ -320,10 +323,10 @@ export class FlowTable implements DirectionSink {
 
   /** End every flow (end of input). */
   flushAll(reason: FlowEnd = 'eof'): void {
-    for (const head of [this.closedHead, this.openHead]) {
+    for (const head of [this.lists.first(CLOSED), this.lists.first(OPEN)]) {
       let f = head;
       while (f !== null) {
-        const n = f.next;
+        const n = this.lists.after(f.slot);
         this.remove(f, f.state === State.Closed ? f.endReason : reason);
         f = n;
       }
@@ -333,12 +336,12 @@ export class FlowTable implements DirectionSink {
   /** Expire idle flows as of capture time `nowSec`. */
   expire(nowSec: number): void {
     this.lastExpireSec = nowSec;
-    while (this.closedHead !== null && nowSec - this.closedHead.lastSec > this.opts.closedTimeoutSec) {
-      this.remove(this.closedHead, this.closedHead.endReason);
+    for (let f = this.lists.first(CLOSED); f !== null && nowSec - f.lastSec > this.opts.closedTimeoutSec; f = this.lists.first(CLOSED)) {
+      this.remove(f, f.endReason);
     }
-    while (this.openHead !== null && nowSec - this.openHead.lastSec > this.opts.idleTimeoutSec) {
+    for (let f = this.lists.first(OPEN); f !== null && nowSec - f.lastSec > this.opts.idleTimeoutSec; f = this.lists.first(OPEN)) {
       this.counters.flowsIdleExpired++;
-      this.remove(this.openHead, 'idle');
+      this.remove(f, 'idle');
     }
   }
 
@@ -379,17 +382,17 @@ export class FlowTable implements DirectionSink {
     }
     this.cur = flow;
     const len = info.payloadLen;
-    let seq = info.seq;
+    let seq = info.seqI;
     if ((flags & TCP_SYN) !== 0) {
       if (!dir.started) {
-        dir.start((seq + 1) >>> 0);
+        dir.start((seq + 1) | 0);
         if (flow.pkts0 + flow.pkts1 === 1) {
           // The flow's first packet is a SYN (client) or a SYN-ACK (server; its SYN was missed).
           flow.clientSide = (flags & TCP_ACK) === 0 ? side : side === 0 ? 1 : 0;
           flow.handshakeSeen = true;
         }
       }
-      seq = (seq + 1) >>> 0;
+      seq = (seq + 1) | 0;
     } else if (!dir.started) {
       dir.start(seq);
       if (flow.pkts0 + flow.pkts1 === 1) flow.clientSide = guessClientSide(flow);
@@ -399,18 +402,18 @@ export class FlowTable implements DirectionSink {
         flow.consumerMade = true;
         flow.consumer = this.makeConsumer !== null ? this.makeConsumer(flow) : null;
       }
-      dir.segment(seq, info.buf.subarray(info.payloadOff, info.payloadOff + len), tsSec, tsNsec, frame);
+      dir.segmentAt(seq, info.buf, info.payloadOff, len, tsSec, tsNsec, frame);
     }
     if ((flags & TCP_ACK) !== 0) {
       const other = side === 0 ? flow.dir1 : flow.dir0;
-      if (other !== null) other.ackCovers(info.ack);
+      if (other !== null) other.ackCovers(info.ackI);
     }
     if (flow.state !== State.Open) return;
     if ((flags & TCP_RST) !== 0) {
       this.close(flow, 'rst', tsSec, tsNsec);
       return;
     }
-    if ((flags & TCP_FIN) !== 0) dir.fin((seq + len) >>> 0);
+    if ((flags & TCP_FIN) !== 0) dir.fin((seq + len) | 0);
     if (dir.finOff >= 0 || (flags & TCP_FIN) !== 0) {
       const d0 = flow.dir0;
       const d1 = flow.dir1;
@@ -429,8 +432,7 @@ export class FlowTable implements DirectionSink {
     flow.state = State.Closed;
     flow.endReason = reason;
     if (flow.consumer !== null) flow.consumer.end(reason, tsSec, tsNsec);
-    this.unlink(flow);
-    this.appendClosed(flow);
+    this.lists.moveToTail(CLOSED, flow.slot);
   }
 
   private remove(flow: Flow, reason: FlowEnd): void {
@@ -447,8 +449,9 @@ export class FlowTable implements DirectionSink {
       this.counters.retransmittedBytes += d.retransmittedBytes;
       this.counters.outOfOrderSegments += d.outOfOrderSegments;
     }
-    this.unlink(flow);
-    this.unbucket(flow);
+    this.lists.free(flow.slot);
+    flow.slot = -1;
+    this.index.remove(flow.hash, flow);
     if (this.last === flow) this.last = null;
     this.count--;
     if (this.onEnd !== null) this.onEnd(flow);
@@ -456,7 +459,7 @@ export class FlowTable implements DirectionSink {
 
   private create(info: PacketInfo, tsSec: number, tsNsec: number, frame: number): Flow {
     if (this.count >= this.opts.maxFlows) {
-      const victim = this.closedHead ?? this.openHead!;
+      const victim = this.lists.first(CLOSED) ?? this.lists.first(OPEN)!;
       if (victim.state === State.Open) this.counters.flowsEvicted++;
       this.remove(victim, 'evicted');
     }
@@ -465,8 +468,8 @@ export class FlowTable implements DirectionSink {
     flow.firstSec = tsSec;
     flow.firstNsec = tsNsec;
     flow.firstFrame = frame;
-    flow.nextInBucket = this.buckets.get(h) ?? null;
-    this.buckets.set(h, flow);
+    flow.slot = this.lists.alloc(flow);
+    this.index.insert(h, flow);
     this.count++;
     this.last = flow;
     this.counters.flowsCreated++;
@@ -477,69 +480,30 @@ export class FlowTable implements DirectionSink {
     // Segments of one message and their ACKs come in bursts: the last flow is the likeliest.
     const last = this.last;
     if (last !== null && matches(last, info)) return last;
-    let f = this.buckets.get(flowHash(info)) ?? null;
-    while (f !== null) {
-      if (matches(f, info)) {
+    const h = flowHash(info);
+    const ix = this.index;
+    const vals = ix.vals;
+    const hashes = ix.hashes;
+    const mask = ix.mask;
+    for (let p = h & mask; ; p = (p + 1) & mask) {
+      const f = vals[p];
+      if (f === null) return null;
+      if (hashes[p] === h && matches(f, info)) {
         this.last = f;
         return f;
       }
-      f = f.nextInBucket;
     }
-    return null;
   }
 
   private sideOf(f: Flow, info: PacketInfo): 0 | 1 {
     if (f.portA !== info.sport || f.portB !== info.dport) return 1;
-    if (f.a4 >= 0) return f.a4 === info.src4 && f.b4 === info.dst4 ? 0 : 1;
+    if (f.v4) return f.a4 === info.src4i && f.b4 === info.dst4i ? 0 : 1;
     return sameAddr(f.addrA, info.buf, info.srcOff) ? 0 : 1;
-  }
-
-  private unbucket(flow: Flow): void {
-    const head = this.buckets.get(flow.hash) ?? null;
-    if (head === flow) {
-      if (flow.nextInBucket === null) this.buckets.delete(flow.hash);
-      else this.buckets.set(flow.hash, flow.nextInBucket);
-      return;
-    }
-    let f = head;
-    while (f !== null && f.nextInBucket !== flow) f = f.nextInBucket;
-    if (f !== null) f.nextInBucket = flow.nextInBucket;
   }
 
   /** Move a flow to the tail of its activity list. */
   private touch(flow: Flow): void {
-    if (flow.state === State.Open) {
-      if (this.openTail === flow) return;
-      this.unlink(flow);
-      flow.prev = this.openTail;
-      if (this.openTail !== null) this.openTail.next = flow;
-      else this.openHead = flow;
-      this.openTail = flow;
-    } else {
-      if (this.closedTail === flow) return;
-      this.unlink(flow);
-      this.appendClosed(flow);
-    }
-  }
-
-  private appendClosed(flow: Flow): void {
-    flow.prev = this.closedTail;
-    flow.next = null;
-    if (this.closedTail !== null) this.closedTail.next = flow;
-    else this.closedHead = flow;
-    this.closedTail = flow;
-  }
-
-  private unlink(flow: Flow): void {
-    const { prev, next } = flow;
-    if (prev !== null) prev.next = next;
-    else if (this.openHead === flow) this.openHead = next;
-    else if (this.closedHead === flow) this.closedHead = next;
-    if (next !== null) next.prev = prev;
-    else if (this.openTail === flow) this.openTail = prev;
-    else if (this.closedTail === flow) this.closedTail = prev;
-    flow.prev = null;
-    flow.next = null;
+    this.lists.moveToTail(flow.state === State.Open ? OPEN : CLOSED, flow.slot);
   }
 }
 
@@ -552,13 +516,13 @@ function matches(f: Flow, info: PacketInfo): boolean {
   if (f.proto !== info.proto || f.vlanCount !== info.vlanCount) return false;
   if (f.vlanCount > 0 && (f.vlan0 !== info.vlan0 || (f.vlanCount > 1 && f.vlan1 !== info.vlan1))) return false;
   if (info.ipVersion === 4) {
-    if (f.a4 < 0) return false;
+    if (!f.v4) return false;
     return (
-      (f.a4 === info.src4 && f.b4 === info.dst4 && f.portA === info.sport && f.portB === info.dport) ||
-      (f.a4 === info.dst4 && f.b4 === info.src4 && f.portA === info.dport && f.portB === info.sport)
+      (f.a4 === info.src4i && f.b4 === info.dst4i && f.portA === info.sport && f.portB === info.dport) ||
+      (f.a4 === info.dst4i && f.b4 === info.src4i && f.portA === info.dport && f.portB === info.sport)
     );
   }
-  if (f.a4 >= 0) return false;
+  if (f.v4) return false;
   return (
     (f.portA === info.sport && f.portB === info.dport && sameAddr(f.addrA, info.buf, info.srcOff) && sameAddr(f.addrB, info.buf, info.dstOff)) ||
     (f.portA === info.dport && f.portB === info.sport && sameAddr(f.addrA, info.buf, info.dstOff) && sameAddr(f.addrB, info.buf, info.srcOff))
@@ -570,8 +534,8 @@ export function flowHash(info: PacketInfo): number {
   let x: number;
   let y: number;
   if (info.ipVersion === 4) {
-    x = info.src4;
-    y = info.dst4;
+    x = info.src4i;
+    y = info.dst4i;
   } else {
     x = fold16(info.buf, info.srcOff);
     y = fold16(info.buf, info.dstOff);

@@ -28,18 +28,28 @@ interface Segment {
 
 const TWO32 = 4294967296;
 
+/**
+ * A view of `len` bytes of `buf` from `start`. The constructor is about twice as fast as
+ * `subarray` in V8 (no species lookup), and this is made once per delivered segment.
+ */
+function view(buf: Uint8Array, start: number, len: number): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset + start, len);
+}
+
 export class TcpDirection {
   /** 0 or 1: the flow side this direction carries bytes from. */
   readonly side: 0 | 1;
   started = false;
   /**
-   * [0]: the sequence number at stream offset 0; [1]: the next expected sequence number. Kept
-   * in a typed array: as object fields, values past 2^30 would allocate on every segment.
+   * The sequence number at stream offset 0 and the next expected one, as signed 32-bit integers
+   * (`| 0`): V8 keeps those as small integers in the object itself (an unsigned value past 2^31
+   * would be a heap number). Sequence arithmetic is modulo 2^32 either way.
    */
-  private readonly seqs = new Uint32Array(2);
+  private nextSeq = 0;
+  private seq0 = 0;
   /** Next expected stream offset. */
   nextOff = 0;
-  private pending: Segment[] = [];
+  /** Bytes buffered out of order; zero exactly when nothing is (no empty segment is buffered). */
   pendingBytes = 0;
   /** Stream offset of the FIN, -1 until one is seen. */
   finOff = -1;
@@ -53,6 +63,8 @@ export class TcpDirection {
   private holeAcks = 0;
   /** Highest stream offset the peer has acknowledged (-1: none seen yet). */
   private peerAck = -1;
+  /** Out-of-order segments, sorted by offset. The hot paths test pendingBytes instead (one cache line less). */
+  private pending: Segment[] = [];
 
   constructor(side: 0 | 1, private readonly sink: DirectionSink, private readonly maxPending: number) {
     this.side = side;
@@ -61,14 +73,14 @@ export class TcpDirection {
   /** Start the stream at a sequence number (after a SYN: its seq + 1; mid-stream: the first seq seen). */
   start(seq: number): void {
     this.started = true;
-    this.seqs[0] = seq;
-    this.seqs[1] = seq;
+    this.seq0 = seq | 0;
+    this.nextSeq = seq | 0;
     this.nextOff = 0;
   }
 
   /** Stream offset of a sequence number, relative to the next expected byte. */
   offsetOf(seq: number): number {
-    return this.nextOff + ((seq - this.seqs[1]) | 0);
+    return this.nextOff + ((seq - this.nextSeq) | 0);
   }
 
   get finished(): boolean {
@@ -79,9 +91,31 @@ export class TcpDirection {
     return this.pending.length > 0;
   }
 
+  /**
+   * The segment whose payload is `buf[start, start + len)`: the in-order case (the next bytes,
+   * nothing buffered) hands a view of them straight to the sink, with no copy and no other work.
+   */
+  segmentAt(seq: number, buf: Uint8Array, start: number, len: number, tsSec: number, tsNsec: number, frame: number): void {
+    const next = this.nextOff;
+    if (((seq - this.nextSeq) | 0) === 0 && this.pendingBytes === 0) {
+      this.nextOff = next + len;
+      this.nextSeq = (this.nextSeq + len) | 0;
+      this.deliveredBytes += len;
+      this.holeAcks = 0;
+      this.sink.deliver(this, view(buf, start, len), tsSec, tsNsec, frame);
+      return;
+    }
+    const off = next + ((seq - this.nextSeq) | 0);
+    if (off + len <= next) {
+      this.retransmittedBytes += len;
+      return;
+    }
+    this.segment(seq, view(buf, start, len), tsSec, tsNsec, frame);
+  }
+
   segment(seq: number, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
     const len = data.length;
-    const off = this.nextOff + ((seq - this.seqs[1]) | 0);
+    const off = this.nextOff + ((seq - this.nextSeq) | 0);
     const end = off + len;
     if (end <= this.nextOff) {
       this.retransmittedBytes += len;
@@ -91,7 +125,7 @@ export class TcpDirection {
       const skip = this.nextOff - off;
       if (skip > 0) this.retransmittedBytes += skip;
       this.advance(skip === 0 ? data : data.subarray(skip), tsSec, tsNsec, frame);
-      if (this.pending.length > 0) this.drain();
+      if (this.pendingBytes > 0) this.drain();
       return;
     }
     this.buffer(off, data, tsSec, tsNsec, frame);
@@ -111,7 +145,7 @@ export class TcpDirection {
     if (!this.started) return;
     const ackOff = this.offsetOf(ack);
     if (ackOff > this.peerAck) this.peerAck = ackOff;
-    if (this.pending.length === 0 || ackOff <= this.nextOff) return;
+    if (this.pendingBytes === 0 || ackOff <= this.nextOff) return;
     if (++this.holeAcks >= 2) this.fillHole();
   }
 
@@ -123,7 +157,7 @@ export class TcpDirection {
   private advance(bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
     const n = bytes.length;
     this.nextOff += n;
-    this.seqs[1] += n; // wraps modulo 2^32 by itself
+    this.nextSeq = (this.nextSeq + n) | 0;
     this.deliveredBytes += n;
     this.holeAcks = 0;
     this.sink.deliver(this, bytes, tsSec, tsNsec, frame);
@@ -140,7 +174,7 @@ export class TcpDirection {
   private gapTo(off: number, tsSec: number, tsNsec: number): void {
     const len = off - this.nextOff;
     this.nextOff = off;
-    this.seqs[1] = this.seqs[0] + (off % TWO32);
+    this.nextSeq = (this.seq0 + (off % TWO32)) | 0;
     this.gapBytes += len;
     this.gaps++;
     this.holeAcks = 0;
@@ -188,7 +222,7 @@ export class TcpDirection {
     while (this.pending.length > 0 && (this.pendingBytes + data.length > this.maxPending || !this.sink.reserve(data.length))) {
       this.fillHole();
       if (off <= this.nextOff) {
-        this.segment((this.seqs[1] + (off - this.nextOff)) >>> 0, data, tsSec, tsNsec, frame);
+        this.segment((this.nextSeq + (off - this.nextOff)) | 0, data, tsSec, tsNsec, frame);
         return;
       }
     }
