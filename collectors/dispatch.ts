@@ -80,7 +80,8 @@ export class Dispatcher implements StreamConsumer {
       return;
     }
     if (this.done) return;
-    this.log.push({ side, bytes: bytes.slice(), gap: 0, tsSec, tsNsec, frame });
+    // A copy whatever the view's class (Buffer#slice would alias the caller's reused buffer).
+    this.log.push({ side, bytes: Uint8Array.prototype.slice.call(bytes), gap: 0, tsSec, tsNsec, frame });
     const sb = this.sides[side];
     sb.append(bytes, this.opts.maxProbeBytes);
     this.probe(side);

@@ -14,7 +14,8 @@ import type { MqttOptions } from './options.js';
 import { REQUIRED_FLAGS, connectVersion, decodeBody, type MqttPacket } from './packets.js';
 import { Pairing, type Pending } from './pairing.js';
 import { hex } from './properties.js';
-import { decodeSparkplug, parseSparkplugTopic, SparkplugState, type SparkplugInfo } from './sparkplug.js';
+import { utf8 } from './wire.js';
+import { decodeSparkplug, parseSparkplugTopic, sparkplugKey, SparkplugState, type SparkplugInfo, type SparkplugOptions, type SparkplugTopic } from './sparkplug.js';
 import { Framer, type FrameSink } from './framing.js';
 import { mayBePubsub, PubsubDecoder } from '../pubsub/index.js';
 
@@ -51,6 +52,9 @@ interface Aliases {
   /** Topic Alias Maximum announced by the receiver of this direction; -1 unknown. */
   max: number;
 }
+
+/** Distinct topics whose Sparkplug parse a connection keeps (cleared when full). */
+const SP_TOPIC_CACHE = 64;
 
 export class MqttConsumer implements StreamConsumer, FrameSink {
   private readonly framer: Framer;
@@ -149,6 +153,12 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     }
     const bodyStart = at + hl;
     const bodyEnd = at + total;
+    // The common case, PUBLISH of MQTT 3.1/3.1.1, straight into its event (no packet object).
+    if (this.version !== 5) {
+      if (type === T_PUBLISH && this.publish311(side, b, flags, bodyStart, bodyEnd, total, base + at)) return;
+      // PUBACK, PUBREC, PUBREL, PUBCOMP of 3.1/3.1.1: exactly a packet identifier (§3.4-3.7).
+      if (type >= T_PUBACK && type <= T_PUBCOMP && total - hl === 2) return this.ack311(side, b, type, flags, bodyStart, total, base + at);
+    }
     if (!this.versionKnown) this.inferVersion(type, total - hl);
     let res = decodeBody(b, bodyStart, bodyEnd, type, flags, type === T_CONNECT ? 0 : this.version, this.opts.maxStringLength);
     if (!res.ok && !this.versionKnown && type !== T_CONNECT && this.version !== 5) {
@@ -173,15 +183,109 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     const ev = this.packetEvent(dirN, p, total);
     const extra = this.typeSpecific(dirN, p, b, ev);
     this.emit(ev);
-    if (this.spRecords.length > 0) this.flushSparkplug(side, base + at);
-    // Anomalies follow the packet they are about.
+    this.afterPacket(side, type, flags, dirN, p.packetId, p.anomalies, extra, base + at);
+  }
+
+  /** The records that follow a packet's event: Sparkplug records, then the anomalies about it. */
+  private afterPacket(
+    side: 0 | 1, type: number, flags: number, dirN: 0 | 1, packetId: number | null,
+    decoded: AnomalyCode[] | null, extra: AnomalyCode[] | null, offset: number,
+  ): void {
+    if (this.spRecords.length > 0) this.flushSparkplug(side, offset);
     const req = REQUIRED_FLAGS[type];
     if (req !== -1 && flags !== req) this.anomaly(side, 'invalid_flags', { packetType: PACKET_NAMES[type], flags });
-    if (p.anomalies !== null) for (const a of p.anomalies) this.anomaly(side, a, { packetType: PACKET_NAMES[type], packetId: p.packetId });
-    if (extra !== null) for (const a of extra) this.anomaly(side, a, { packetType: PACKET_NAMES[type], packetId: p.packetId });
+    if (decoded !== null) for (const a of decoded) this.anomaly(side, a, { packetType: PACKET_NAMES[type], packetId });
+    if (extra !== null) for (const a of extra) this.anomaly(side, a, { packetType: PACKET_NAMES[type], packetId });
     const allowed = dirN === 0 ? FROM_CLIENT_MASK : FROM_SERVER_MASK;
     if (this.clientSideKnown && (allowed & (1 << type)) === 0) this.anomaly(side, 'wrong_direction', { packetType: PACKET_NAMES[type] });
     if (type !== T_CONNECT && !this.connectSeen && this.ctx.handshakeSeen) this.anomaly(side, 'unintroduced_message', { packetType: PACKET_NAMES[type] });
+  }
+
+  /**
+   * PUBLISH of MQTT 3.1 / 3.1.1 (§3.3: Topic Name, Packet Identifier when QoS > 0, payload), with
+   * the same event and records as the general path (decodePublish → packetEvent → typeSpecific)
+   * without building the intermediate packet. False when the body does not parse: the general
+   * path then decides (MALFORMED, or a version 5 body when the version was only inferred).
+   */
+  private publish311(side: 0 | 1, b: Uint8Array, flags: number, off: number, end: number, total: number, offset: number): boolean {
+    if (off + 2 > end) return false;
+    const topicEnd = off + 2 + ((b[off] << 8) | b[off + 1]);
+    if (topicEnd > end) return false;
+    const qos = (flags >> 1) & 3;
+    let payloadStart = topicEnd;
+    let packetId: number | null = null;
+    if (qos > 0) {
+      if (topicEnd + 2 > end) return false;
+      packetId = (b[topicEnd] << 8) | b[topicEnd + 1];
+      payloadStart += 2;
+    }
+    const topic = utf8(b, off + 2, topicEnd, this.opts.maxStringLength);
+    if (!this.clientSideKnown) this.learnClientSide(side, T_PUBLISH);
+    const dirN: 0 | 1 = side === this.ctx.clientSide ? 0 : 1;
+    const ev: MqttEvent = {
+      ts: this.tsStr,
+      proto: 'mqtt',
+      flow: this.flowRef,
+      dir: dirN === 0 ? 'c2s' : 's2c',
+      type: 'PUBLISH',
+      frame: this.frame,
+      version: this.version,
+      versionInferred: !this.versionKnown,
+      length: total,
+      clientId: this.clientId,
+      packetId,
+      qos,
+      retain: (flags & 1) === 1,
+      dup: (flags & 8) === 8,
+      topic,
+      payloadLength: end - payloadStart,
+      payloadPreview: null,
+      reasonCode: null,
+      reasonCodeValue: null,
+      properties: null,
+      request: null,
+      sparkplug: null,
+    };
+    const extra = this.publishSpecific(dirN, qos, packetId, null, payloadStart, end, b, ev);
+    this.emit(ev);
+    this.afterPacket(side, T_PUBLISH, flags, dirN, packetId, null, extra, offset);
+    return true;
+  }
+
+  /** A 3.1/3.1.1 PUBACK/PUBREC/PUBREL/PUBCOMP, as the general path gives it (decodeAck → packetEvent → typeSpecific). */
+  private ack311(side: 0 | 1, b: Uint8Array, type: number, flags: number, off: number, total: number, offset: number): void {
+    const packetId = (b[off] << 8) | b[off + 1];
+    if (!this.clientSideKnown) this.learnClientSide(side, type);
+    const dirN: 0 | 1 = side === this.ctx.clientSide ? 0 : 1;
+    const ev: MqttEvent = {
+      ts: this.tsStr,
+      proto: 'mqtt',
+      flow: this.flowRef,
+      dir: dirN === 0 ? 'c2s' : 's2c',
+      type: PACKET_NAMES[type],
+      frame: this.frame,
+      version: this.version,
+      versionInferred: !this.versionKnown,
+      length: total,
+      clientId: this.clientId,
+      packetId,
+      qos: null,
+      retain: null,
+      dup: null,
+      topic: null,
+      payloadLength: null,
+      payloadPreview: null,
+      reasonCode: null,
+      reasonCodeValue: null,
+      properties: null,
+      request: null,
+      sparkplug: null,
+    };
+    let extra: AnomalyCode[] | null = packetId === 0 ? ['missing_msg_id'] : null;
+    const a = this.answer(type, dirN, packetId, ev, this.connectSeen || this.ctx.handshakeSeen);
+    if (a !== null) (extra ??= []).push(...a);
+    this.emit(ev);
+    this.afterPacket(side, type, flags, dirN, packetId, null, extra, offset);
   }
 
   /** Without a CONNECT: MQTT 5.0 evidence in packets whose 3.1.1 form has a fixed size. */
@@ -280,30 +384,9 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     const strict = this.connectSeen || this.ctx.handshakeSeen;
     let anomalies: AnomalyCode[] | null = null;
     switch (type) {
-      case T_PUBLISH: {
-        const sideState = this.aliases[dirN === 0 ? this.ctx.clientSide : ((this.ctx.clientSide ^ 1) as 0 | 1)];
-        if (p.properties !== null && p.properties.topicAlias !== undefined) {
-          anomalies = this.topicAlias(sideState, p, ev);
-        }
-        if (this.opts.payloadPreviewBytes > 0 && p.payloadEnd > p.payloadStart) {
-          ev.payloadPreview = hex(b, p.payloadStart, p.payloadEnd, this.opts.payloadPreviewBytes);
-        }
-        if (p.qos === 3) (anomalies ??= []).push('invalid_qos');
-        if (p.qos > 0) {
-          if (p.packetId === 0) (anomalies ??= []).push('missing_msg_id');
-          const ev2 = this.track({ type, dir: dirN, packetId: p.packetId!, qos: p.qos, stage: 0, frame: this.frame, tsSec: this.tsSec, tsNsec: this.tsNsec, topic: ev.topic });
-          if (ev2 !== null) (anomalies ??= []).push(ev2);
-        }
-        if (this.spState !== null && ev.topic !== null && ev.topic.length > 6 && (ev.topic.charCodeAt(0) === 115 || ev.topic.charCodeAt(0) === 83)) {
-          ev.sparkplug = this.sparkplug(ev.topic, b.subarray(p.payloadStart, p.payloadEnd), dirN);
-        }
-        // OPC UA PubSub over MQTT (OPC 10000-14 §7.3.5): `pubsub` is added only when the payload is PubSub.
-        if (ev.sparkplug === null && ev.topic !== null && mayBePubsub(ev.topic, b, p.payloadStart, p.payloadEnd)) {
-          const ps = (this.pubsub ??= new PubsubDecoder()).mqtt(ev.topic, b.subarray(p.payloadStart, p.payloadEnd));
-          if (ps !== null) ev.pubsub = ps;
-        }
+      case T_PUBLISH:
+        anomalies = this.publishSpecific(dirN, p.qos, p.packetId, p.properties, p.payloadStart, p.payloadEnd, b, ev);
         break;
-      }
       case T_CONNECT: {
         const c = p.connect!;
         if (this.connectSeen) (anomalies ??= []).push('double_connect');
@@ -373,9 +456,39 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     return anomalies;
   }
 
+  /** PUBLISH: topic alias, payload preview, QoS checks and pairing, Sparkplug and PubSub payloads. */
+  private publishSpecific(
+    dirN: 0 | 1, qos: number, packetId: number | null, properties: Record<string, unknown> | null,
+    payloadStart: number, payloadEnd: number, b: Uint8Array, ev: MqttEvent,
+  ): AnomalyCode[] | null {
+    let anomalies: AnomalyCode[] | null = null;
+    if (properties !== null && properties.topicAlias !== undefined) {
+      const sideState = this.aliases[dirN === 0 ? this.ctx.clientSide : ((this.ctx.clientSide ^ 1) as 0 | 1)];
+      anomalies = this.topicAlias(sideState, properties.topicAlias as number, ev);
+    }
+    if (this.opts.payloadPreviewBytes > 0 && payloadEnd > payloadStart) {
+      ev.payloadPreview = hex(b, payloadStart, payloadEnd, this.opts.payloadPreviewBytes);
+    }
+    if (qos === 3) (anomalies ??= []).push('invalid_qos');
+    if (qos > 0) {
+      if (packetId === 0) (anomalies ??= []).push('missing_msg_id');
+      const ev2 = this.track({ type: T_PUBLISH, dir: dirN, packetId: packetId!, qos, stage: 0, frame: this.frame, tsSec: this.tsSec, tsNsec: this.tsNsec, topic: ev.topic });
+      if (ev2 !== null) (anomalies ??= []).push(ev2);
+    }
+    const topic = ev.topic;
+    if (this.spState !== null && topic !== null && topic.length > 6 && (topic.charCodeAt(0) === 115 || topic.charCodeAt(0) === 83)) {
+      ev.sparkplug = this.sparkplug(topic, b.subarray(payloadStart, payloadEnd), dirN);
+    }
+    // OPC UA PubSub over MQTT (OPC 10000-14 §7.3.5): `pubsub` is added only when the payload is PubSub.
+    if (ev.sparkplug === null && topic !== null && mayBePubsub(topic, b, payloadStart, payloadEnd)) {
+      const ps = (this.pubsub ??= new PubsubDecoder()).mqtt(topic, b.subarray(payloadStart, payloadEnd));
+      if (ps !== null) ev.pubsub = ps;
+    }
+    return anomalies;
+  }
+
   /** MQTT 5.0 §3.3.2.3.4: resolve (or learn) a topic alias for this direction. */
-  private topicAlias(s: Aliases, p: MqttPacket, ev: MqttEvent): AnomalyCode[] | null {
-    const alias = p.properties!.topicAlias as number;
+  private topicAlias(s: Aliases, alias: number, ev: MqttEvent): AnomalyCode[] | null {
     let anomalies: AnomalyCode[] | null = null;
     if (alias === 0 || (s.max >= 0 && alias > s.max)) anomalies = ['topic_alias_invalid']; // [MQTT-3.3.2-8], [MQTT-3.3.2-9/10]
     if (ev.topic === '' || ev.topic === null) {
@@ -389,13 +502,19 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
   }
 
   private sparkplug(topic: string, payload: Uint8Array, dirN: 0 | 1): SparkplugInfo | null {
-    const t = parseSparkplugTopic(topic);
-    if (t === null) return null;
-    const r = decodeSparkplug(t, payload, this.spState!, {
+    let parsed = this.spTopics.get(topic);
+    if (parsed === undefined) {
+      const t = parseSparkplugTopic(topic);
+      parsed = t === null ? null : { t, key: sparkplugKey(t) };
+      if (this.spTopics.size >= SP_TOPIC_CACHE) this.spTopics.clear();
+      this.spTopics.set(topic, parsed);
+    }
+    if (parsed === null) return null;
+    const r = decodeSparkplug(parsed.t, payload, this.spState!, (this.spOpts ??= {
       maxMetrics: this.opts.sparkplugMaxMetrics,
       maxAliases: this.opts.sparkplugMaxAliases,
       maxBytes: this.opts.payloadPreviewBytes || 32,
-    });
+    }), parsed.key);
     if (!r.ok) {
       this.spRecords.push({ dirN, topic, count: -1 });
       return null;
@@ -403,6 +522,10 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     if (r.value.unresolvedAliases > 0) this.spRecords.push({ dirN, topic, count: r.value.unresolvedAliases });
     return r.value;
   }
+
+  /** Parsed Sparkplug topics of this connection (null: not Sparkplug), with their alias-table keys. */
+  private readonly spTopics = new Map<string, { t: SparkplugTopic; key: string } | null>();
+  private spOpts: SparkplugOptions | null = null;
 
   /** Sparkplug records raised while building a packet event, emitted right after it. */
   private readonly spRecords: { dirN: 0 | 1; topic: string; count: number }[] = [];

@@ -67,15 +67,45 @@ export interface PropsValue {
 
 export type PropsResult = { ok: true; value: PropsValue; consumed: number } | { ok: false; error: MalformedCode };
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 /** Lower-case hex of bytes[start, end), capped at `max` bytes. */
 export function hex(bytes: Uint8Array, start: number, end: number, max = Infinity): string {
   const e = Math.min(end, start + max);
-  let s = '';
-  for (let i = start; i < e; i++) s += HEX[bytes[i]];
-  return s;
+  const n = e - start;
+  if (n <= 0) return '';
+  if (n <= HEX_CONCAT_BYTES) {
+    // A few bytes: concatenating 2-character strings beats a call into the runtime.
+    let s = '';
+    for (let i = start; i < e; i++) s += HEX[bytes[i]];
+    return s;
+  }
+  if (n > HEX_SCRATCH_BYTES) return Buffer.from(bytes.buffer, bytes.byteOffset + start, n).toString('hex');
+  // Digits written into one reused buffer and read back as a single flat string: cheaper than
+  // concatenating 2-character strings (which also leaves a rope for JSON output to flatten) and
+  // than wrapping the bytes in a new Buffer for its hex encoder.
+  const out = hexScratch;
+  for (let i = 0; i < n; i++) {
+    const x = bytes[start + i];
+    out[2 * i] = HEX_DIGITS[x >> 4];
+    out[2 * i + 1] = HEX_DIGITS[x & 15];
+  }
+  return latin1(out, 2 * n);
 }
+
+/**
+ * Buffer#latin1Slice is what Buffer#toString('latin1') calls after its argument checks; calling it
+ * directly saves those on every preview. Feature-detected (it is not in Node's typings), with
+ * toString as the fallback.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice;
+const latin1: (b: Buffer, n: number) => string =
+  typeof latin1Slice === 'function' ? (b, n) => latin1Slice.call(b, 0, n) : (b, n) => b.toString('latin1', 0, n);
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_CONCAT_BYTES = 16;
+/** Longest input the scratch buffer takes; longer ones (rare: big binary properties) use Buffer's encoder. */
+const HEX_SCRATCH_BYTES = 512;
+const hexScratch = Buffer.alloc(2 * HEX_SCRATCH_BYTES);
+const HEX_DIGITS = Uint8Array.from(Buffer.from('0123456789abcdef', 'latin1'));
 
 /**
  * Decode a property block (§2.2.2.1: Property Length varint, then properties) at `off`; `end` is the

@@ -152,6 +152,11 @@ export class SparkplugState {
   lookup(key: string, alias: number): string | undefined {
     return this.tables.get(key)?.get(alias);
   }
+
+  /** The alias table of one node or device (read-only use), when a birth taught one. */
+  table(key: string): ReadonlyMap<number, string> | undefined {
+    return this.tables.get(key);
+  }
 }
 
 /** A JSON-safe copy of a decoded protobuf value: Long → number (or string when unsafe), bytes → hex. */
@@ -245,11 +250,17 @@ function emptyInfo(t: SparkplugTopic): SparkplugInfo {
   };
 }
 
+/** The key of a topic's alias table in SparkplugState: the node, or the node and the device. */
+export function sparkplugKey(t: SparkplugTopic): string {
+  return t.device === null ? `${t.group}/${t.edgeNode}` : `${t.group}/${t.edgeNode}/${t.device}`;
+}
+
 /**
  * Decode a Sparkplug B payload for a parsed topic. Births teach aliases, data and command messages
  * have their aliases resolved to names. Never throws: a payload the schema rejects is an error.
+ * `key` is sparkplugKey(t), passed by callers that keep it per topic.
  */
-export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: SparkplugState, opts: SparkplugOptions): SparkplugResult {
+export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: SparkplugState, opts: SparkplugOptions, key = sparkplugKey(t)): SparkplugResult {
   if (t.msgType === 'STATE') return { ok: true, value: stateInfo(t, payload) };
   let decoded;
   try {
@@ -261,9 +272,10 @@ export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: S
   info.seq = toNum(decoded.seq);
   info.timestamp = toNum(decoded.timestamp);
   info.uuid = typeof decoded.uuid === 'string' ? decoded.uuid : null;
-  const key = t.device === null ? `${t.group}/${t.edgeNode}` : `${t.group}/${t.edgeNode}/${t.device}`;
   const birth = t.msgType === 'NBIRTH' || t.msgType === 'DBIRTH';
   if (birth) state.reset(key);
+  // Only births change the tables: other messages look their aliases up in one table.
+  const table = birth ? undefined : state.table(key);
   const metrics = decoded.metrics;
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i];
@@ -272,7 +284,7 @@ export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: S
     if (alias !== null) {
       if (birth && name !== null) state.learn(key, alias, name);
       else if (name === null) {
-        name = state.lookup(key, alias) ?? null;
+        name = table?.get(alias) ?? null;
         if (name === null) info.unresolvedAliases++;
       }
     }

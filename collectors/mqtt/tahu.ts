@@ -43,15 +43,31 @@ const WT_I64 = 1;
 const WT_LEN = 2;
 const WT_I32 = 5;
 
-/** Reader state: the varint just read is split in low and high 32-bit halves. */
+/**
+ * Reader state: the varint just read is split in low and high 32-bit halves. The reader is not
+ * re-entrant, so two cursors (payload and metric) are made once and pointed at each payload: no
+ * allocation per message or metric besides the decoded values themselves.
+ */
 class Cursor {
   pos = 0;
   lo = 0;
   hi = 0;
-  constructor(
-    readonly b: Uint8Array,
-    readonly view: DataView,
-  ) {}
+  b: Uint8Array = new Uint8Array(0);
+
+  /** Little-endian float / double at pos (copied through a typed-array view, as a DataView would read them). */
+  float32(): number {
+    const b = this.b;
+    const p = this.pos;
+    for (let i = 0; i < 4; i++) f32b[i] = b[p + i];
+    return f32[0];
+  }
+
+  float64(): number {
+    const b = this.b;
+    const p = this.pos;
+    for (let i = 0; i < 8; i++) f64b[i] = b[p + i];
+    return f64[0];
+  }
 
   /** Read a varint (at most 10 bytes) into lo/hi; false when truncated or over-long. */
   varint(end: number): boolean {
@@ -77,6 +93,16 @@ class Cursor {
     return false;
   }
 }
+
+// Node runs on little-endian platforms only (the wire's byte order for Tahu fixed32/fixed64).
+const f32 = new Float32Array(1);
+const f32b = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+const top = new Cursor();
+const sub = new Cursor();
+/** One metric's raw value fields, reset for each metric (see MetricFields). */
+const fields: MetricFields = { intValue: null, longLo: 0, longHi: 0, hasLong: false, floatValue: null, doubleValue: null, booleanValue: null, stringValue: null, bytesStart: -1, bytesEnd: -1 };
 
 /** The unsigned 64-bit value lo/hi as a number when safe, else its decimal string (as jsonSafe does for a Long). */
 function u64(lo: number, hi: number): number | string {
@@ -141,7 +167,17 @@ interface MetricFields {
 
 function metric(c: Cursor, end: number): TahuMetric | null {
   const m: TahuMetric = { value: null };
-  const f: MetricFields = { intValue: null, longLo: 0, longHi: 0, hasLong: false, floatValue: null, doubleValue: null, booleanValue: null, stringValue: null, bytesStart: -1, bytesEnd: -1 };
+  const f = fields;
+  f.intValue = null;
+  f.longLo = 0;
+  f.longHi = 0;
+  f.hasLong = false;
+  f.floatValue = null;
+  f.doubleValue = null;
+  f.booleanValue = null;
+  f.stringValue = null;
+  f.bytesStart = -1;
+  f.bytesEnd = -1;
   let datatype = 0;
   let isNull = false;
   while (c.pos < end) {
@@ -168,11 +204,11 @@ function metric(c: Cursor, end: number): TahuMetric | null {
       }
     } else if (wt === WT_I32) {
       if (c.pos + 4 > end) return null;
-      f.floatValue = c.view.getFloat32(c.pos, true);
+      f.floatValue = c.float32();
       c.pos += 4;
     } else if (wt === WT_I64) {
       if (c.pos + 8 > end) return null;
-      f.doubleValue = c.view.getFloat64(c.pos, true);
+      f.doubleValue = c.float64();
       c.pos += 8;
     } else {
       const before = c.pos;
@@ -264,7 +300,20 @@ function value(datatype: number, f: MetricFields, b: Uint8Array): unknown {
  * (complex values, unusual encodings, or bytes that may not be a Payload at all).
  */
 export function decodeTahuScalar(payload: Uint8Array): TahuPayload | null {
-  const c = new Cursor(payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength));
+  const out = decodePayload(payload);
+  // The shared cursors must not keep the caller's buffer alive.
+  top.b = EMPTY;
+  sub.b = EMPTY;
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function decodePayload(payload: Uint8Array): TahuPayload | null {
+  const c = top;
+  c.b = payload;
+  c.pos = 0;
+  sub.b = payload;
   const end = payload.length;
   const out: TahuPayload = { metrics: [] };
   while (c.pos < end) {
@@ -282,7 +331,6 @@ export function decodeTahuScalar(payload: Uint8Array): TahuPayload | null {
       if (s < 0) return null;
       if (field === 4) out.uuid = utf8(payload, s, c.pos);
       else {
-        const sub = new Cursor(payload, c.view);
         sub.pos = s;
         const m = metric(sub, c.pos);
         if (m === null) return null;

@@ -21,15 +21,65 @@ export function readVarint(bytes: Uint8Array, off: number, end: number): number 
   return -2;
 }
 
-// A small direct-mapped cache of decoded strings: topics repeat endlessly on industrial networks,
-// and a hash plus a byte compare is several times cheaper than decoding.
-const SLOTS = 4096;
+/*
+ * A cache of decoded strings keyed by their bytes: topics repeat endlessly on industrial networks,
+ * and a hash plus a byte compare is several times cheaper than decoding (and allocates nothing).
+ * Sized for the topic count of a busy broker rather than of one connection: a subscriber (SCADA,
+ * historian) receives every topic of the plant on one connection, and the bench capture carries
+ * ~11,000 distinct topics, which thrashed the 4,096-slot cache used before. Each hash has two
+ * candidate slots. Bytes live in one fixed arena (2 MiB), so an entry costs no object of its own.
+ */
+const SLOTS = 16384;
 const MAX_CACHED = 128;
-const cacheBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
+const arena = new Uint8Array(SLOTS * MAX_CACHED);
+const cacheLen = new Int32Array(SLOTS).fill(-1);
 const cacheStr: string[] = new Array<string>(SLOTS).fill('');
+let flip = 0;
 
 function decodeRaw(bytes: Uint8Array, s: number, e: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('utf8');
+}
+
+/** Murmur3-style hash of bytes[s, e), four bytes per step. */
+function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = Math.imul(e - s, 0x9e3779b1);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    let k = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  for (; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h;
+}
+
+function sameBytes(slot: number, b: Uint8Array, s: number, n: number): boolean {
+  if (cacheLen[slot] !== n) return false;
+  const base = slot * MAX_CACHED;
+  for (let i = 0; i < n; i++) if (arena[base + i] !== b[s + i]) return false;
+  return true;
+}
+
+function cached(b: Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  const h = hashBytes(b, s, e);
+  const s1 = h & (SLOTS - 1);
+  if (sameBytes(s1, b, s, n)) return cacheStr[s1];
+  const s2 = (h >>> 14) & (SLOTS - 1);
+  if (sameBytes(s2, b, s, n)) return cacheStr[s2];
+  const str = decodeRaw(b, s, e);
+  // Fill an empty candidate first, else alternate between the two.
+  const slot = cacheLen[s1] < 0 ? s1 : cacheLen[s2] < 0 ? s2 : (flip ^= 1) === 0 ? s1 : s2;
+  arena.set(b.subarray(s, e), slot * MAX_CACHED);
+  cacheLen[slot] = n;
+  cacheStr[slot] = str;
+  return str;
 }
 
 /**
@@ -41,22 +91,5 @@ export function utf8(bytes: Uint8Array, s: number, e: number, max: number): stri
   if (n === 0) return '';
   if (n > max) return decodeRaw(bytes, s, s + max) + '…';
   if (n > MAX_CACHED) return decodeRaw(bytes, s, e);
-  let h = 0x811c9dc5 ^ n;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  const slot = (h ^ (h >>> 15)) & (SLOTS - 1);
-  const cached = cacheBytes[slot];
-  if (cached !== null && cached.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (cached[i] !== bytes[s + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return cacheStr[slot];
-  }
-  const str = decodeRaw(bytes, s, e);
-  cacheBytes[slot] = bytes.slice(s, e);
-  cacheStr[slot] = str;
-  return str;
+  return cached(bytes, s, e);
 }

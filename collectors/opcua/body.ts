@@ -5,8 +5,8 @@
  * the message-size cap, and node-opcua reads fail at the end of the buffer, so a huge array
  * count cannot make it allocate more than the body's size.
  */
-import * as T from 'node-opcua-types';
-import { BinaryStream } from 'node-opcua-binary-stream';
+import { createRequire } from 'node:module';
+import type { BinaryStream } from 'node-opcua-binary-stream';
 import { capArray, capString, plain, plainDataValue, plainVariant, type PlainCaps } from './plain.js';
 import { SECURITY_MODES } from './security.js';
 
@@ -332,12 +332,31 @@ const EXTRACTORS: Record<string, Extractor> = {
 };
 
 type Ctor = new () => { decode(s: BinaryStream): void };
-/** Constructors looked up once (node-opcua-types' ESM namespace goes through getters). */
+
+/**
+ * node-opcua loads on the first body that needs it, not at start-up: ~0.6 s and ~45 MiB that a
+ * capture without such services (MQTT only, or OPC UA Read/Publish traffic, which our own
+ * decoders cover) never pays. The packages are CommonJS, so a synchronous require does it.
+ */
+const load = createRequire(import.meta.url);
+interface OpcuaLib {
+  types: Record<string, Ctor>;
+  BinaryStream: new (b: Buffer) => BinaryStream;
+}
+let opcuaLib: OpcuaLib | null = null;
+function lib(): OpcuaLib {
+  return (opcuaLib ??= {
+    types: load('node-opcua-types') as Record<string, Ctor>,
+    BinaryStream: (load('node-opcua-binary-stream') as { BinaryStream: OpcuaLib['BinaryStream'] }).BinaryStream,
+  });
+}
+
+/** Constructors looked up once (node-opcua-types' exports go through getters). */
 const CTORS = new Map<string, Ctor>();
 function ctor(name: string): Ctor | undefined {
   let c = CTORS.get(name);
   if (c === undefined) {
-    c = (T as unknown as Record<string, Ctor>)[name];
+    c = lib().types[name];
     if (c) CTORS.set(name, c);
   }
   return c;
@@ -359,7 +378,7 @@ export function decodeBody(name: string, body: Uint8Array, start: number, end: n
   const ex = EXTRACTORS[name];
   if (!Ctor || !ex) return { ok: true, value: { fields: {}, certificates: [], trailing: 0 } };
   const buf = Buffer.from(body.buffer, body.byteOffset + start, end - start);
-  const stream = new BinaryStream(buf);
+  const stream = new (lib().BinaryStream)(buf);
   // node-opcua reports bad input by throwing; capturing stack traces for wire errors is wasted
   // work (most of the cost of a malformed body). Restored before returning.
   const stackLimit = Error.stackTraceLimit;

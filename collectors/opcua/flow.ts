@@ -16,6 +16,7 @@ import { POLICY_NONE, symmetricSignatureLength, type SecurityMode } from './secu
 import { serviceById, type ServiceInfo } from './services.js';
 import { statusName } from './status.js';
 import { readPublishBody, readReadResponseBody } from './variant.js';
+import { readReadRequestBody } from './hotrequests.js';
 
 /** Stable anomaly / error codes (README.md documents them). */
 export type OpcuaErrorCode =
@@ -547,6 +548,7 @@ export class OpcuaFlow implements StreamConsumer {
       return this.out(fields);
     }
     fields.service = info.name;
+    let plainHeader = false;
     if (info.kind === 'request') {
       const dir = this.dir(sideNo);
       if (dir === 's2c' && !this.ctx.handshakeSeen) {
@@ -567,6 +569,7 @@ export class OpcuaFlow implements StreamConsumer {
       fields.timeoutHint = h.timeoutHint;
       if (h.returnDiagnostics) fields.returnDiagnostics = h.returnDiagnostics;
       if (h.auditEntryId) fields.auditEntryId = h.auditEntryId;
+      plainHeader = h.plain;
       if (info.name !== 'CloseSecureChannelRequest') this.remember(pairKey(ch.id, fields.requestId as number, type), ch.id, fields.requestId as number, info.name, h.requestHandle);
     } else {
       if (fields.dir === 'c2s' && !this.ctx.handshakeSeen) {
@@ -597,17 +600,25 @@ export class OpcuaFlow implements StreamConsumer {
     if (this.o.decodeBodies && (info.name === 'PublishResponse' || info.name === 'ReadResponse')) {
       // Hot responses: our own decoder (variant.ts), no node-opcua objects.
       const bodyStart = r.pos;
-      // Fields are written into the event directly; on failure the partial ones are dropped.
+      // Fields are written into the event directly, and only once the whole body has decoded:
+      // on failure the event holds the header fields alone.
       const facts: Record<string, unknown> = fields;
-      const keys = Object.keys(fields).length;
       const ok = info.name === 'PublishResponse' ? readPublishBody(r, this.o, facts) : readReadResponseBody(r, this.o, facts);
       if (!ok) {
-        for (const k of Object.keys(fields).slice(keys)) delete fields[k];
         this.out(fields);
         return this.malformed(sideNo, 'MALFORMED_BODY', absOff + (bodyStart - start), `${info.name}: ${r.reason ?? 'body does not decode'}`);
       }
       this.learnFromTrailing(ch, fields, r.remaining);
       return this.out(fields);
+    }
+    if (this.o.decodeBodies && info.name === 'ReadRequest') {
+      // Hot request: our own decoder when the encoding is the common one (hotrequests.ts).
+      const hot = readReadRequestBody(r, this.o, plainHeader);
+      if (hot !== null) {
+        this.learnFromTrailing(ch, fields, hot.trailing);
+        Object.assign(fields, hot.fields);
+        return this.out(fields);
+      }
     }
     if (this.o.decodeBodies && hasExtractor(info.name)) {
       const res = decodeBody(info.name, msg, afterTypeId, end, {

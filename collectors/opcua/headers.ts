@@ -13,6 +13,11 @@ export interface RequestHeader {
   returnDiagnostics: number;
   auditEntryId: string | null;
   timeoutHint: number;
+  /**
+   * True for the common form: the AdditionalHeader is the null ExtensionObject and the token's
+   * NodeId encoding byte carries no flag bits (hotrequests.ts decodes only such requests).
+   */
+  plain: boolean;
 }
 
 export interface ResponseHeader {
@@ -56,11 +61,31 @@ export function readRequestHeader(r: Reader, redact: boolean, strCap: number): R
   const timestamp = r.dateTime();
   const requestHandle = r.u32();
   const returnDiagnostics = r.u32();
+  const auditAt = r.pos;
   const auditEntryId = r.string(strCap);
   const timeoutHint = r.u32();
+  const extStart = r.pos;
   r.skipExtensionObject();
   if (r.err) return null;
-  return { authToken, timestamp, requestHandle, returnDiagnostics, auditEntryId, timeoutHint };
+  // The null ExtensionObject: NodeId i=0 in the two-byte form, then encoding 0 (no body).
+  const b = r.buf;
+  const plain = plainToken(b, tokStart) && lengthOk(b, auditAt) && r.pos - extStart === 3 && b[extStart] === 0 && b[extStart + 1] === 0 && b[extStart + 2] === 0;
+  return { authToken, timestamp, requestHandle, returnDiagnostics, auditEntryId, timeoutHint, plain };
+}
+
+/**
+ * A String/ByteString length node-opcua reads as we do: -1 (null) or a real length. It reads
+ * the other negative values as huge unsigned lengths and rejects them; the Reader takes them as null.
+ */
+function lengthOk(b: Uint8Array, at: number): boolean {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >= -1;
+}
+
+/** A token NodeId without flag bits, whose string/opaque length (encodings 3 and 5) reads alike in node-opcua. */
+function plainToken(b: Uint8Array, at: number): boolean {
+  const enc = b[at];
+  if ((enc & 0xc0) !== 0) return false;
+  return enc === 3 || enc === 5 ? lengthOk(b, at + 3) : true;
 }
 
 /** Most strings kept from a response's string table. */

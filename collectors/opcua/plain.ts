@@ -3,7 +3,14 @@
  * output caps applied: arrays to `maxArrayItems`, strings to `maxStringLength`, byte strings to
  * `maxByteStringLength` bytes of hex.
  */
-import { DataType, VariantArrayType } from 'node-opcua-variant';
+import { createRequire } from 'node:module';
+import type * as VariantLib from 'node-opcua-variant';
+
+// node-opcua-variant (~35 MiB, ~0.4 s to load) is needed only for values node-opcua decoded,
+// which exist only once body.ts has loaded node-opcua: load it then, not at start-up.
+const load = createRequire(import.meta.url);
+let variantLib: typeof VariantLib | null = null;
+const lib = (): typeof VariantLib => (variantLib ??= load('node-opcua-variant') as typeof VariantLib);
 
 export interface PlainCaps {
   maxArrayItems: number;
@@ -29,6 +36,7 @@ function int64(v: unknown): string | unknown {
 export function plainVariant(v: unknown, caps: PlainCaps, depth = 0): unknown {
   if (v === null || v === undefined || typeof v !== 'object') return null;
   const va = v as { dataType: number; arrayType: number; value: unknown; dimensions?: number[] | null };
+  const { DataType, VariantArrayType } = lib();
   const type = DataType[va.dataType] ?? `DataType${va.dataType}`;
   const is64 = va.dataType === DataType.Int64 || va.dataType === DataType.UInt64;
   let value: unknown;

@@ -209,7 +209,7 @@ const DATA_CHANGE = 811;
 const EVENT_LIST = 916;
 const STATUS_CHANGE = 820;
 
-/** PublishResponse after the response header (Table 93), written into `out`; false when malformed. */
+/** PublishResponse after the response header (Table 93), written into `out` only when the whole body decodes; false when malformed. */
 export function readPublishBody(r: Reader, caps: PlainCaps, out: Record<string, unknown>): boolean {
   const subscriptionId = r.u32();
   const nAvail = r.i32();
@@ -281,7 +281,7 @@ export function readPublishBody(r: Reader, caps: PlainCaps, out: Record<string, 
   return true;
 }
 
-/** ReadResponse after the response header (Table 54), written into `out`; false when malformed. */
+/** ReadResponse after the response header (Table 54), written into `out` only when the whole body decodes; false when malformed. */
 export function readReadResponseBody(r: Reader, caps: PlainCaps, out: Record<string, unknown>): boolean {
   const n = r.i32();
   if (n > r.remaining) return false;
