@@ -14,7 +14,7 @@ import { Inventory } from './inventory.js';
 import { Matrix } from './matrix.js';
 import { MqttRules } from './mqtt.js';
 import { OpcuaRules } from './opcua.js';
-import { PkiRules } from './pki.js';
+import { PkiRules, type WireCheck } from './pki.js';
 import { ProcessRules } from './process.js';
 import { PubsubRules } from './pubsub.js';
 import type { WireInventory } from '../pki/wirecheck.js';
@@ -62,15 +62,16 @@ export class Analyzer {
   /**
    * @param baseline the stored baseline; with `learn` it records, with a non-empty one it detects,
    * otherwise the baseline rules are reported as not evaluated.
+   * @param opts.pkiCheck the wire check (`loadWireCheck()`), required with `pkiInventory`.
    */
-  constructor(readonly cfg: AnalyzerConfig, opts: { learn?: boolean; baseline?: Baseline; pkiInventory?: WireInventory | null } = {}) {
+  constructor(readonly cfg: AnalyzerConfig, opts: { learn?: boolean; baseline?: Baseline; pkiInventory?: WireInventory | null; pkiCheck?: WireCheck | null } = {}) {
     this.findings = new FindingSet(cfg);
     this.inventory = new Inventory(cfg.maxAssets);
     this.matrix = new Matrix(cfg.maxKeysPerMap);
     this.ctx = { cfg, findings: this.findings };
     this.mqtt = new MqttRules(this.ctx);
     this.opcua = new OpcuaRules(this.ctx);
-    this.pki = new PkiRules(this.ctx, opts.pkiInventory ?? null);
+    this.pki = new PkiRules(this.ctx, opts.pkiInventory ?? null, opts.pkiCheck ?? null);
     this.sparkplug = new SparkplugRules(this.ctx);
     this.pubsub = new PubsubRules(this.ctx);
     this.floods = new FloodRules(this.ctx);
@@ -145,6 +146,7 @@ export class Analyzer {
         matrixKeysDropped: this.matrix.refused,
         floodKeysDropped: this.floods.overflow(),
         baselineKeysDropped: this.baseline.overflow,
+        ruleKeysDropped: this.mqtt.refused + this.opcua.refused + this.sparkplug.refused + this.pubsub.refused,
         ...this.process?.counters(),
       },
       firstTs: this.firstTs,

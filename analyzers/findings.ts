@@ -37,6 +37,8 @@ export class FindingSet {
   private readonly disabled: Set<string>;
   /** Findings not created because of `maxFindings`. */
   dropped = 0;
+  /** Findings raised since the last `takeChanged()`: the periodic store flush writes only these. */
+  private changed = new Set<Finding>();
 
   constructor(private readonly cfg: AnalyzerConfig) {
     this.disabled = new Set(cfg.disabled);
@@ -80,6 +82,7 @@ export class FindingSet {
       this.byId.set(id, f);
       this.byKey.set(key, f);
     }
+    this.changed.add(f);
     f.count += r.count ?? 1;
     if (r.ts < f.firstSeen) f.firstSeen = r.ts;
     if (r.ts > f.lastSeen) f.lastSeen = r.ts;
@@ -104,8 +107,19 @@ export class FindingSet {
 
   /** All findings, most severe first, then by first time seen. */
   list(): Finding[] {
-    return [...this.byId.values()].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : 1));
+    return [...this.byId.values()].sort(byRank);
   }
+
+  /** The findings raised since the previous call (in `list()` order), forgetting them. */
+  takeChanged(): Finding[] {
+    const out = [...this.changed].sort(byRank);
+    this.changed = new Set();
+    return out;
+  }
+}
+
+function byRank(a: Finding, b: Finding): number {
+  return severityRank(b.severity) - severityRank(a.severity) || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : 1);
 }
 
 /** Counts events per key in fixed windows of capture time (floods with absolute thresholds). */

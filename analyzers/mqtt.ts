@@ -10,6 +10,9 @@ import { clip, CappedMap, flowKey, serverOf } from './util.js';
 /** Decoder anomalies that a capture started mid-session or cut short explains: low, not medium. */
 const BENIGN_ANOMALIES = new Set(['unanswered_request', 'sparkplug_alias_unknown', 'truncated']);
 
+/** Client ids indexed per connection (beyond, a connection's end scans every session). */
+const MAX_SESSIONS_PER_FLOW = 16;
+
 interface Session {
   flowKey: string;
   ip: string;
@@ -22,10 +25,21 @@ export class MqttRules {
   private readonly anonymous: CappedMap<string, DecodeEvent>;
   /** Last connection of each client id. */
   private readonly sessions: CappedMap<string, Session>;
+  /**
+   * Sessions opened per connection (flow key), so that a connection's end closes its own without
+   * scanning every client id; entries leave when the flow ends. Beyond the cap, `flowEnded` scans.
+   */
+  private readonly byFlow: CappedMap<string, Session[]>;
 
   constructor(private readonly ctx: RuleContext) {
     this.anonymous = new CappedMap(ctx.cfg.maxKeysPerMap);
     this.sessions = new CappedMap(ctx.cfg.maxKeysPerMap);
+    this.byFlow = new CappedMap(ctx.cfg.maxKeysPerMap);
+  }
+
+  /** Counters of what the caps refused (for the run summary). */
+  get refused(): number {
+    return this.anonymous.refused + this.sessions.refused;
   }
 
   event(ev: DecodeEvent): void {
@@ -90,13 +104,27 @@ export class MqttRules {
         assets: [ev.flow.src, prev.ip, ev.flow.dst],
       });
     }
-    if (prev) {
-      prev.flowKey = key;
-      prev.ip = ev.flow.src;
-      prev.ts = ev.ts;
-      prev.open = true;
-    } else this.sessions.obtain(clientId, () => ({ flowKey: key, ip: ev.flow.src, ts: ev.ts, open: true }));
+    let s = prev;
+    if (s) {
+      s.flowKey = key;
+      s.ip = ev.flow.src;
+      s.ts = ev.ts;
+      s.open = true;
+    } else s = this.sessions.obtain(clientId, () => ({ flowKey: key, ip: ev.flow.src, ts: ev.ts, open: true }));
+    if (s === undefined) return;
+    const list = this.byFlow.get(key);
+    if (list !== undefined) {
+      // One CONNECT per connection is the protocol; a connection repeating them with many client
+      // ids (a violation) stops being indexed rather than growing its list.
+      if (!list.includes(s)) {
+        if (list.length < MAX_SESSIONS_PER_FLOW) list.push(s);
+        else this.unindexed = true;
+      }
+    } else if (!this.byFlow.set(key, [s])) this.unindexed = true;
   }
+
+  /** True once a session could not be indexed by its flow (the cap): flow ends then scan. */
+  private unindexed = false;
 
   private closed(key: string, clientId: unknown): void {
     if (typeof clientId !== 'string') return;
@@ -106,8 +134,12 @@ export class MqttRules {
 
   /** A connection ended (flow record): its client id session is closed. */
   flowEnded(key: string): void {
-    // Client ids are few per flow; the map is small enough to scan only when a flow of ours ends.
-    for (const s of this.sessions.values()) if (s.flowKey === key) s.open = false;
+    const list = this.byFlow.get(key);
+    if (list !== undefined) {
+      this.byFlow.delete(key);
+      for (const s of list) if (s.flowKey === key) s.open = false;
+    }
+    if (this.unindexed) for (const s of this.sessions.values()) if (s.flowKey === key) s.open = false;
   }
 
   private connack(ev: DecodeEvent): void {

@@ -33,6 +33,11 @@ export class OpcuaRules {
     this.flows = new CappedMap(ctx.cfg.maxKeysPerMap);
   }
 
+  /** Keys the cap refused (for the run summary). */
+  get refused(): number {
+    return this.flows.refused;
+  }
+
   private state(ev: DecodeEvent): FlowState | undefined {
     return this.flows.obtain(flowKey(ev.flow), () => ({ anonymous: new Map(), clientAppUri: null, serverAppUri: null }));
   }

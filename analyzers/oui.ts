@@ -1,43 +1,109 @@
 /**
  * MAC address vendors from the IEEE registry of MA-L assignments (OUI, the first 24 bits), as
- * bundled by the `oui-data` package (IEEE's public listing as JSON, pinned in package.json). The
- * table is loaded on first use and kept as prefix → organisation name only (~4 MiB of strings
- * instead of the 5.6 MiB JSON with postal addresses).
+ * bundled by the `oui-data` package (IEEE's public listing as JSON, pinned in package.json).
+ *
+ * Memory: the registry (5.6 MiB, 53 000 entries with postal addresses) is not kept. A batch of
+ * lookups (`macVendors`, one per inventory write) scans the file once, line by line, and decodes
+ * only the entries asked for; the file's bytes are then garbage. Parsing the whole table into a
+ * map cost ~200 ms and ~20 MiB at the end of every run for the handful of prefixes a plant has.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-let table: Map<string, string> | null = null;
-
-/** The table, or an empty one when it cannot be read (vendors are then null; the inventory goes on). */
-function load(): Map<string, string> {
-  let raw: Record<string, string>;
+/** The registry file's bytes, or null when it cannot be read (vendors are then null; the inventory goes on). */
+function readTable(): Buffer | null {
   try {
     // The package's main file is the JSON table itself.
-    raw = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('oui-data'), 'utf8')) as Record<string, string>;
+    return readFileSync(createRequire(import.meta.url).resolve('oui-data'));
   } catch {
-    return new Map();
+    return null;
   }
-  const m = new Map<string, string>();
-  for (const [prefix, entry] of Object.entries(raw)) {
-    // Each entry is "NAME\nADDRESS…\nCOUNTRY": the first line is the organisation.
-    const nl = entry.indexOf('\n');
-    m.set(prefix.toUpperCase(), (nl < 0 ? entry : entry.slice(0, nl)).trim());
+}
+
+/** The organisation: the first line of an entry ("NAME\nADDRESS…\nCOUNTRY"). */
+function organisation(entry: string): string {
+  const nl = entry.indexOf('\n');
+  return (nl < 0 ? entry : entry.slice(0, nl)).trim();
+}
+
+/**
+ * Entries of the registry for these (upper-case) prefixes. The file is JSON with one entry per
+ * line (` "PREFIX": "…",`); each wanted line's value is decoded with JSON.parse. A file in another
+ * layout is parsed whole instead.
+ */
+function lookup(want: Set<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const buf = readTable();
+  if (buf === null || want.size === 0) return out;
+  const QUOTE = 0x22;
+  let lines = 0;
+  for (let i = buf.indexOf(0x0a); i >= 0 && i < buf.length; ) {
+    const next = buf.indexOf(0x0a, i + 1);
+    const end = next < 0 ? buf.length : next;
+    // ` "XXXXXX": "…"` : a 6-character key (MA-L) at a fixed place.
+    if (end - i > 12 && buf[i + 2] === QUOTE && buf[i + 9] === QUOTE && buf[i + 10] === 0x3a) {
+      lines++;
+      const key = buf.toString('latin1', i + 3, i + 9).toUpperCase();
+      if (want.has(key)) {
+        let v = buf.toString('utf8', i + 12, end).trimEnd();
+        if (v.endsWith(',')) v = v.slice(0, -1);
+        try {
+          out.set(key, organisation(JSON.parse(v) as string));
+        } catch {
+          // not the expected layout: handled below
+        }
+      }
+    }
+    if (next < 0) break;
+    i = next;
   }
-  return m;
+  if (lines > 0) return out;
+  try {
+    const raw = JSON.parse(buf.toString('utf8')) as Record<string, string>;
+    for (const [prefix, entry] of Object.entries(raw)) if (want.has(prefix.toUpperCase())) out.set(prefix.toUpperCase(), organisation(entry));
+  } catch {
+    // unreadable registry: no vendors
+  }
+  return out;
+}
+
+const MAC = /^([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})(?:[:-]?[0-9a-f]{2}){3}$/i;
+
+/** Why a MAC has no registry vendor (group or locally administered), its prefix to look up, or null when malformed. */
+function classify(mac: string): { fixed: string } | { prefix: string } | null {
+  const m = MAC.exec(mac);
+  if (!m) return null;
+  const first = parseInt(m[1], 16);
+  if (first & 0x01) return { fixed: '(group address)' };
+  if (first & 0x02) return { fixed: '(locally administered)' };
+  return { prefix: `${m[1]}${m[2]}${m[3]}`.toUpperCase() };
+}
+
+/**
+ * Vendors of many MACs with one pass over the registry: MAC → vendor (or the reason it has none,
+ * or null for an unregistered prefix or a malformed MAC).
+ */
+export function macVendors(macs: Iterable<string>): Map<string, string | null> {
+  const kinds = new Map<string, ReturnType<typeof classify>>();
+  const want = new Set<string>();
+  for (const mac of macs) {
+    if (kinds.has(mac)) continue;
+    const k = classify(mac);
+    kinds.set(mac, k);
+    if (k !== null && 'prefix' in k) want.add(k.prefix);
+  }
+  const found = lookup(want);
+  const out = new Map<string, string | null>();
+  for (const [mac, k] of kinds) out.set(mac, k === null ? null : 'fixed' in k ? k.fixed : (found.get(k.prefix) ?? null));
+  return out;
 }
 
 /**
  * The vendor of a MAC (`aa:bb:cc:dd:ee:ff`, any case), or a description of why it has none:
  * a locally administered address (set by software: virtual machines, containers, randomised
- * clients) or a group address. Null for an unregistered prefix or a malformed MAC.
+ * clients) or a group address. Null for an unregistered prefix or a malformed MAC. Each call
+ * scans the registry: use `macVendors` for many.
  */
 export function macVendor(mac: string): string | null {
-  const m = /^([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})(?:[:-]?[0-9a-f]{2}){3}$/i.exec(mac);
-  if (!m) return null;
-  const first = parseInt(m[1], 16);
-  if (first & 0x01) return '(group address)';
-  if (first & 0x02) return '(locally administered)';
-  table ??= load();
-  return table.get(`${m[1]}${m[2]}${m[3]}`.toUpperCase()) ?? null;
+  return macVendors([mac]).get(mac) ?? null;
 }

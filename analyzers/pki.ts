@@ -6,8 +6,20 @@
  * these rules do not run.
  */
 import type { DecodeEvent } from '../collectors/types.js';
-import { checkWireCertificate, type WireCheckResult, type WireInventory } from '../pki/wirecheck.js';
+import type { checkWireCertificate, WireCheckResult, WireInventory } from '../pki/wirecheck.js';
 import type { RuleContext } from './context.js';
+
+/** The wire check (`pki/wirecheck.ts`). */
+export type WireCheck = typeof checkWireCertificate;
+
+/**
+ * Load the wire check. It is imported only when a PKI inventory is given (`--pki-dir`): it pulls
+ * in an X.509 library whose code costs ~18 MiB of resident memory that a run without a PKI
+ * never uses.
+ */
+export async function loadWireCheck(): Promise<WireCheck> {
+  return (await import('../pki/wirecheck.js')).checkWireCertificate;
+}
 
 /** Verdicts remembered per thumbprint (a server shows the same certificate on every channel). */
 const MAX_CACHED = 4096;
@@ -18,7 +30,10 @@ export class PkiRules {
   constructor(
     private readonly ctx: RuleContext,
     private readonly inventory: WireInventory | null,
-  ) {}
+    private readonly check: WireCheck | null = null,
+  ) {
+    if (inventory !== null && check === null) throw new TypeError('PkiRules: a PKI inventory needs its wire check (loadWireCheck())');
+  }
 
   get enabled(): boolean {
     return this.inventory !== null;
@@ -32,7 +47,7 @@ export class PkiRules {
     // Verdicts depend on the capture time (revocations and rotations have dates): re-check when
     // the cached one could have changed, i.e. for certificates that are ours.
     if (r === undefined || r.verdict === 'current' || r.verdict === 'rotation-not-applied') {
-      r = checkWireCertificate(this.inventory, Buffer.from(ev.der, 'base64'), seenAt);
+      r = this.check!(this.inventory, Buffer.from(ev.der, 'base64'), seenAt);
       if (this.verdicts.size >= MAX_CACHED) this.verdicts.delete(this.verdicts.keys().next().value as string);
       this.verdicts.set(thumb, r);
     }

@@ -136,12 +136,15 @@ export class ProcessRules {
     const id = v.nodeId ?? v.handle!;
     // server → node → tag: no key string built per value once the tag exists.
     let byNode = this.uaTags.get(v.server);
-    if (byNode === undefined) this.uaTags.set(v.server, (byNode = new Map()));
-    let tag = byNode.get(id);
+    let tag = byNode?.get(id);
     if (tag === undefined) {
       const key = `ua:${v.server}:${id}`;
       tag = this.table.get(key) ?? this.table.create(key, 'opcua', { server: v.server, nodeId: v.nodeId, handle: v.handle }, ev.ts) ?? null;
-      if (tag !== null || this.refusals++ < this.ctx.cfg.maxKeysPerMap) byNode.set(id, tag);
+      // A server's map is made for its first entry: empty maps of refused servers are never kept.
+      if (tag !== null || this.refusals++ < this.ctx.cfg.maxKeysPerMap) {
+        if (byNode === undefined) this.uaTags.set(v.server, (byNode = new Map()));
+        byNode.set(id, tag);
+      }
       if (tag === null) return; // counted by create()
     } else if (tag === null) {
       this.table.dropped++;
@@ -228,9 +231,12 @@ export class ProcessRules {
     }
     const prev = slot[via];
     slot[via] = s;
+    // The common case (in order, not ahead) allocates nothing: the closures below are built only for a finding.
+    const backwards = prev === prev && s < prev - this.cfg.backwardsToleranceSec;
+    if (!backwards && !(s - t > this.cfg.futureSkewSec)) return;
     const iso = () => (typeof src === 'number' ? new Date(src).toISOString() : src);
     const base = () => ({ ts: ev.ts, flow: ev.flow, frame: (ev.frame as number) ?? null, type: evType(ev), assets: tag.asset ? [tag.asset] : [], subject: tag.key });
-    if (prev === prev && s < prev - this.cfg.backwardsToleranceSec) {
+    if (backwards) {
       const previous = new Date(prev * 1000).toISOString();
       this.ctx.findings.raise('process.timestamp-anomaly', { ...base(), detail: () => `${clip(tag.key)}: source timestamp ${iso()} is ${(prev - s).toFixed(3)} s before the previous one (${previous})`, details: { tag: tag.key, kind: 'backwards', sourceTs: iso(), previous } });
     } else if (s - t > this.cfg.futureSkewSec) {

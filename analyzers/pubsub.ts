@@ -45,6 +45,11 @@ export class PubsubRules {
     this.senders = new CappedMap(cap);
   }
 
+  /** Keys the caps refused (for the run summary). */
+  get refused(): number {
+    return this.seq.refused + this.versions.refused + this.senders.refused;
+  }
+
   /** An event with a `pubsub` object (MQTT PUBLISH or `opcua-pubsub`), or a PubSub MALFORMED. */
   event(ev: DecodeEvent): void {
     const ps = ev.pubsub as PubsubInfo | undefined;

@@ -47,6 +47,11 @@ export class SparkplugRules {
     this.connectSeen = new CappedMap(cap);
   }
 
+  /** Keys the caps refused (for the run summary). */
+  get refused(): number {
+    return this.streams.refused + this.direct.refused + this.birthBdSeq.refused + this.lastDeath.refused + this.connectSeen.refused;
+  }
+
   connect(ev: DecodeEvent): void {
     this.connectSeen.obtain(flowKey(ev.flow), () => true);
   }

@@ -3,12 +3,16 @@ import type { FlowRef } from '../collectors/types.js';
 
 let lastSecKey = '';
 let lastSecVal = 0;
+let lastTs = '';
+let lastTsVal = 0;
 
 /**
  * Seconds since the epoch of a decode-contract timestamp (`YYYY-MM-DDTHH:MM:SS.ffffffZ`). The
  * whole-second part is cached: consecutive events mostly share it, and Date.parse is the cost.
  */
 export function tsSeconds(ts: string): number {
+  // Several rules ask for the same event's time: the same string object answers at once.
+  if (ts === lastTs) return lastTsVal;
   if (lastSecKey.length !== 19 || !ts.startsWith(lastSecKey)) {
     const key = ts.slice(0, 19);
     const v = Date.parse(key + 'Z');
@@ -16,8 +20,9 @@ export function tsSeconds(ts: string): number {
     lastSecKey = key;
     lastSecVal = v / 1000;
   }
+  lastTs = ts;
   // The fraction, digit by digit: no substring allocated on the hot path.
-  if (ts.charCodeAt(19) !== 46) return lastSecVal;
+  if (ts.charCodeAt(19) !== 46) return (lastTsVal = lastSecVal);
   let frac = 0;
   let scale = 0.1;
   for (let i = 20; i < ts.length; i++) {
@@ -26,7 +31,7 @@ export function tsSeconds(ts: string): number {
     frac += d * scale;
     scale /= 10;
   }
-  return lastSecVal + frac;
+  return (lastTsVal = lastSecVal + frac);
 }
 
 /** `ip:port` of the server side of a flow (flows in events are client → server). */

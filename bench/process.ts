@@ -26,7 +26,7 @@ async function pass(file: string, enabled: boolean): Promise<{ cpuSecs: number; 
   const analyzer = new Analyzer(cfg);
   const cpu0 = process.cpuUsage();
   const p = new PacketPipeline((ev) => analyzer.event(ev), { protocols: analyzerProtocols(cfg), onFlow: (r) => analyzer.flow(r) });
-  await readCapture(file, (pkt) => p.packet(pkt));
+  await readCapture(file, p);
   const st = p.finish();
   const res = analyzer.finish(st);
   const cpu = process.cpuUsage(cpu0);

@@ -15,6 +15,8 @@ import { defaultProtocols } from '../collectors/protocols.js';
 import type { DecodeEvent, ProtocolSpec } from '../collectors/types.js';
 import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
+import { boundHeapGrowth } from '../analyzers/heap.js';
+import { loadWireCheck } from '../analyzers/pki.js';
 import { severityRank, isSeverity, SEVERITIES, type Finding, type Severity } from '../analyzers/types.js';
 import { Store, StoreError } from '../store/store.js';
 import { writeTags } from '../store/tags.js';
@@ -125,6 +127,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
     return EXIT_OK;
   }
   if (positionals.length === 0) throw new UsageError('OTW_ERR_USAGE', 'analyze: no capture given (see otwatch analyze --help)');
+  boundHeapGrowth();
   const format = parseFormat(values.format, 'table');
   const failOn = parseSeverity(values['fail-on'], '--fail-on');
   if (values.learn && values.db === undefined) throw new UsageError('OTW_ERR_USAGE', 'analyze: --learn needs --db FILE to keep the baseline');
@@ -133,7 +136,8 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
   const store = openStore(values.db);
   try {
     const baseline = store.loadBaseline();
-    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline, pkiInventory });
+    const pkiCheck = pkiInventory ? await loadWireCheck() : null;
+    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline, pkiInventory, pkiCheck });
     const runId = store.beginRun(analyzer.mode, positionals);
     const byProto: Record<string, Record<string, number>> = {};
     const byApp: Record<string, number> = {};
@@ -146,7 +150,8 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
       t[ev.type] = (t[ev.type] ?? 0) + 1;
       analyzer.event(ev);
       if ((messages & 4095) === 0 && Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
-        store.flushFindings(runId, analyzer.findings.list(), cfg.maxEvidence);
+        // Only what was raised since the last commit: the rest is unchanged in the store.
+        store.flushFindings(runId, analyzer.findings.takeChanged(), cfg.maxEvidence);
         lastFlush = Date.now();
       }
     };

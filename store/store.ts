@@ -6,7 +6,7 @@
  * committed with synchronous=FULL, so a process killed with SIGKILL loses none it committed. A run
  * left 'running' by a dead process is marked 'interrupted' when the store is next opened.
  */
-import { macVendor } from '../analyzers/oui.js';
+import { macVendors } from '../analyzers/oui.js';
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
@@ -235,8 +235,11 @@ export class Store {
        VALUES (@thumbprint, @subject, @issuer, @notBefore, @notAfter, @keyType, @keySize, @signatureAlgorithm, @sanUris, @owner, @source, @firstSeen, @lastSeen, @count)
        ON CONFLICT (thumbprint) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count`,
     );
+    const list = [...assets];
+    // One pass over the vendor registry for every MAC of the run.
+    const vendors = macVendors(list.flatMap((a) => (a.mac === null ? [] : [a.mac])));
     this.db.transaction(() => {
-      for (const a of assets) {
+      for (const a of list) {
         const old = getAsset.get(a.ip) as Row | undefined;
         putAsset.run({
           ip: a.ip,
@@ -248,7 +251,7 @@ export class Store {
           identities: json(union(old?.identities, a.identities, 256)),
           messages: a.messages,
           mac: a.mac,
-          macVendor: a.mac === null ? null : macVendor(a.mac),
+          macVendor: a.mac === null ? null : (vendors.get(a.mac) ?? null),
         });
       }
       for (const c of matrix.connections.values()) putConn.run({ ...c });

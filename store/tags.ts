@@ -69,6 +69,7 @@ export function writeTags(db: Database.Database, tags: Iterable<Tag>, historyPoi
     VALUES (@id, @key, @source, @path, @value, @num, @type, @quality, @source_ts, @server_ts, @first_seen, @last_seen, @asset, @writer, @updates)`);
   const point = db.prepare('INSERT OR REPLACE INTO tag_history (tag_id, ts, value) VALUES (?, ?, ?)');
   const trim = db.prepare('DELETE FROM tag_history WHERE tag_id = ? AND ts < (SELECT ts FROM tag_history WHERE tag_id = ? ORDER BY ts DESC LIMIT 1 OFFSET ?)');
+  const older = db.prepare('UPDATE tags SET first_seen = min(first_seen, ?), updates = updates + ?, writer = ? WHERE id = ?');
   let n = 0;
   db.transaction(() => {
     for (const t of tags) {
@@ -79,7 +80,7 @@ export function writeTags(db: Database.Database, tags: Iterable<Tag>, historyPoi
       const writer = t.writer && (!oldWriter?.ts || t.writer.ts >= oldWriter.ts) ? t.writer : oldWriter;
       if (old && (old.last_seen as string) > t.lastSeen) {
         // An older capture analysed after a newer one: keep the newer last value.
-        db.prepare('UPDATE tags SET first_seen = min(first_seen, ?), updates = updates + ?, writer = ? WHERE id = ?').run(t.firstSeen, t.updates, JSON.stringify(writer), id);
+        older.run(t.firstSeen, t.updates, JSON.stringify(writer), id);
       } else {
         put.run({
           id, key: t.key, source: t.source, path: JSON.stringify(t.path), value: JSON.stringify(t.value ?? null), num: t.num, type: t.type, quality: t.quality,
@@ -88,7 +89,9 @@ export function writeTags(db: Database.Database, tags: Iterable<Tag>, historyPoi
         });
       }
       for (let i = 0; i < t.histT.length; i++) point.run(id, new Date(t.histT[i] * 1000).toISOString(), t.histV[i]);
-      trim.run(id, id, historyPoints - 1);
+      // A tag new to the store has only this run's points, which the model already capped (the
+      // foreign key keeps no history without its tag row): only merged histories need trimming.
+      if (old !== undefined || t.histT.length > historyPoints) trim.run(id, id, historyPoints - 1);
       n++;
     }
   })();

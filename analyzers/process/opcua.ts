@@ -106,20 +106,22 @@ export class UaPairing {
     const items = ev.itemsToCreate as { nodeId?: string; attribute?: string; clientHandle?: number }[] | undefined;
     if (!Array.isArray(items) || typeof ev.subscriptionId !== 'number') return;
     const server = this.server(ev.flow);
+    const sub = ev.subscriptionId;
     let bySub = this.items.get(server);
-    if (bySub === undefined) this.items.set(server, (bySub = new Map()));
-    let m = bySub.get(ev.subscriptionId);
-    if (m === undefined) bySub.set(ev.subscriptionId, (m = new Map()));
+    let m = bySub?.get(sub);
     for (const it of items) {
       if (typeof it.nodeId !== 'string' || typeof it.clientHandle !== 'number' || (it.attribute !== undefined && it.attribute !== 'Value')) continue;
       const k = it.clientHandle;
-      if (!m.has(k)) {
+      if (m === undefined || !m.has(k)) {
         if (this.itemCount >= this.maxItems) {
           this.dropped++;
           continue;
         }
         this.itemCount++;
       }
+      // Server and subscription maps only hold items: their number is bounded by the item cap too.
+      if (bySub === undefined) this.items.set(server, (bySub = new Map()));
+      if (m === undefined) bySub.set(sub, (m = new Map()));
       m.set(k, it.nodeId);
     }
   }
