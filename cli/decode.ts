@@ -3,6 +3,7 @@
  * message in capture order (the DESIGN.md `decode` contract); `--flows` adds one record per TCP/UDP
  * flow when it ends (always on while no protocol decoder is registered).
  */
+import { LineWriter } from './lines.js';
 import { parseArgs } from 'node:util';
 import { defaultProtocols } from '../collectors/protocols.js';
 import type { FlowRecord } from '../collectors/net/flow.js';
@@ -39,21 +40,22 @@ export async function decodeCommand(argv: string[], io: CliIo): Promise<number> 
   const format = parseFormat(values.format, io.stdoutIsTTY ? 'table' : 'ndjson');
   const protocols = defaultProtocols();
   const printFlows = values.flows || protocols.length === 0;
-  const out = io.stdout;
+  const out = new LineWriter(io.stdout);
   let headerDone = false;
-  const onEvent = (ev: DecodeEvent) => out.write(format === 'ndjson' ? JSON.stringify(ev) + '\n' : eventRow(ev) + '\n');
+  const onEvent = (ev: DecodeEvent) => out.line(format === 'ndjson' ? JSON.stringify(ev) + '\n' : eventRow(ev) + '\n');
   const onFlow = printFlows
     ? (r: FlowRecord) => {
         if (format === 'ndjson') {
-          out.write(JSON.stringify(r) + '\n');
+          out.line(JSON.stringify(r) + '\n');
           return;
         }
-        if (!headerDone) out.write(FLOW_HEADER + '\n');
+        if (!headerDone) out.line(FLOW_HEADER + '\n');
         headerDone = true;
-        out.write(flowRow(r) + '\n');
+        out.line(flowRow(r) + '\n');
       }
     : undefined;
-  await runCaptures(positionals, io, { protocols, onFlow }, onEvent);
+  await runCaptures(positionals, io, { protocols, onFlow }, onEvent, () => out.drained());
+  out.flush();
   return EXIT_OK;
 }
 

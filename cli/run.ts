@@ -22,7 +22,11 @@ export interface RunResult {
   captures: { file: string; summary: CaptureSummary }[];
 }
 
-export async function runCaptures(files: string[], io: CliIo, opts: PipelineOptions, onEvent: EventSink): Promise<RunResult> {
+/**
+ * `afterChunk`: back-pressure from the output (LineWriter.drained): awaited between input chunks,
+ * so a slow reader of stdout slows the capture down instead of making its output pile up.
+ */
+export async function runCaptures(files: string[], io: CliIo, opts: PipelineOptions, onEvent: EventSink, afterChunk?: () => Promise<void> | undefined): Promise<RunResult> {
   const pipeline = new PacketPipeline(onEvent, opts);
   const progress = Progress.forStderr();
   const captures: RunResult['captures'] = [];
@@ -39,6 +43,7 @@ export async function runCaptures(files: string[], io: CliIo, opts: PipelineOpti
     try {
       summary = await readCapture(file === '-' ? io.stdin : file, pipeline, {
         onProgress: (read) => progress.update(file, read, total, pipeline.stats().packets),
+        afterChunk,
       });
     } catch (e) {
       progress.done();

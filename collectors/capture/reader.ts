@@ -217,6 +217,11 @@ export class CaptureReader {
 export interface ReadCaptureOptions extends CaptureReaderOptions {
   /** Called after each chunk with the bytes read so far and the file size (null for streams). */
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
+  /**
+   * Back-pressure: called after each chunk's records were handed on; a promise it returns is
+   * awaited before the next chunk is (e.g. until the output the records produced has drained).
+   */
+  afterChunk?: () => Promise<void> | undefined;
 }
 
 /**
@@ -262,6 +267,8 @@ async function readFile(path: string, name: string, total: number | null, reader
         throw e; // the caller's own (onPacket)
       }
       if (opts.onProgress) opts.onProgress(read, total);
+      const wait = opts.afterChunk?.();
+      if (wait) await wait;
     }
   } finally {
     // A read still in flight (when a record or the callback threw) must end before the file closes.
@@ -330,6 +337,8 @@ export async function readCapture(
       inPush = true;
       reader.push(raw);
       if (opts.onProgress) opts.onProgress(read, total);
+      const wait = opts.afterChunk?.();
+      if (wait) await wait;
       inPush = false;
     }
   } catch (e) {
