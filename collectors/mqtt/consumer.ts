@@ -222,30 +222,7 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     const topic = utf8(b, off + 2, topicEnd, this.opts.maxStringLength);
     if (!this.clientSideKnown) this.learnClientSide(side, T_PUBLISH);
     const dirN: 0 | 1 = side === this.ctx.clientSide ? 0 : 1;
-    const ev: MqttEvent = {
-      ts: this.tsStr,
-      proto: 'mqtt',
-      flow: this.flowRef,
-      dir: dirN === 0 ? 'c2s' : 's2c',
-      type: 'PUBLISH',
-      frame: this.frame,
-      version: this.version,
-      versionInferred: !this.versionKnown,
-      length: total,
-      clientId: this.clientId,
-      packetId,
-      qos,
-      retain: (flags & 1) === 1,
-      dup: (flags & 8) === 8,
-      topic,
-      payloadLength: end - payloadStart,
-      payloadPreview: null,
-      reasonCode: null,
-      reasonCodeValue: null,
-      properties: null,
-      request: null,
-      sparkplug: null,
-    };
+    const ev = this.event(dirN, T_PUBLISH, total, packetId, qos, (flags & 1) === 1, (flags & 8) === 8, topic, end - payloadStart, null, null, null);
     const extra = this.publishSpecific(dirN, qos, packetId, null, payloadStart, end, b, ev);
     this.emit(ev);
     this.afterPacket(side, T_PUBLISH, flags, dirN, packetId, null, extra, offset);
@@ -257,30 +234,7 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
     const packetId = (b[off] << 8) | b[off + 1];
     if (!this.clientSideKnown) this.learnClientSide(side, type);
     const dirN: 0 | 1 = side === this.ctx.clientSide ? 0 : 1;
-    const ev: MqttEvent = {
-      ts: this.tsStr,
-      proto: 'mqtt',
-      flow: this.flowRef,
-      dir: dirN === 0 ? 'c2s' : 's2c',
-      type: PACKET_NAMES[type],
-      frame: this.frame,
-      version: this.version,
-      versionInferred: !this.versionKnown,
-      length: total,
-      clientId: this.clientId,
-      packetId,
-      qos: null,
-      retain: null,
-      dup: null,
-      topic: null,
-      payloadLength: null,
-      payloadPreview: null,
-      reasonCode: null,
-      reasonCodeValue: null,
-      properties: null,
-      request: null,
-      sparkplug: null,
-    };
+    const ev = this.event(dirN, type, total, packetId, null, null, null, null, null, null, null, null);
     let extra: AnomalyCode[] | null = packetId === 0 ? ['missing_msg_id'] : null;
     const a = this.answer(type, dirN, packetId, ev, this.connectSeen || this.ctx.handshakeSeen);
     if (a !== null) (extra ??= []).push(...a);
@@ -352,6 +306,28 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
       else if (type === T_CONNACK) reasonCode = connackReturnName(p.reasonCode);
       else if (type === T_SUBACK) reasonCode = subackReturnName(p.reasonCode);
     }
+    return this.event(dirN, type, total, p.packetId, isPub ? p.qos : null, isPub ? p.retain : null, isPub ? p.dup : null, p.topic, isPub ? p.payloadEnd - p.payloadStart : null, reasonCode, p.reasonCode, p.properties);
+  }
+
+  /**
+   * The event of one packet: one object literal for every path (general, and the 3.1.1 PUBLISH
+   * and ack fast paths), so all MQTT events share one shape and the field order of DESIGN.md.
+   * Preview, request and Sparkplug are filled in later by the type-specific code.
+   */
+  private event(
+    dirN: 0 | 1,
+    type: number,
+    total: number,
+    packetId: number | null,
+    qos: number | null,
+    retain: boolean | null,
+    dup: boolean | null,
+    topic: string | null,
+    payloadLength: number | null,
+    reasonCode: string | null,
+    reasonCodeValue: number | null,
+    properties: MqttEvent['properties'],
+  ): MqttEvent {
     return {
       ts: this.tsStr,
       proto: 'mqtt',
@@ -363,16 +339,16 @@ export class MqttConsumer implements StreamConsumer, FrameSink {
       versionInferred: !this.versionKnown,
       length: total,
       clientId: this.clientId,
-      packetId: p.packetId,
-      qos: isPub ? p.qos : null,
-      retain: isPub ? p.retain : null,
-      dup: isPub ? p.dup : null,
-      topic: p.topic,
-      payloadLength: isPub ? p.payloadEnd - p.payloadStart : null,
+      packetId,
+      qos,
+      retain,
+      dup,
+      topic,
+      payloadLength,
       payloadPreview: null,
       reasonCode,
-      reasonCodeValue: p.reasonCode,
-      properties: p.properties,
+      reasonCodeValue,
+      properties,
       request: null,
       sparkplug: null,
     };
