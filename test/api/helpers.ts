@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { analyzeCommand } from '../../cli/analyze.js';
@@ -93,4 +94,17 @@ export function addFindings(store: Store, fs: Finding[]): void {
   const run = store.beginRun('test', []);
   store.flushFindings(run, fs);
   store.finishRun(run, 'done', { firstTs: null, lastTs: null, packets: 0, events: 0, flows: 0, stats: {} });
+}
+
+/**
+ * `otwatch pki …` in-process with the given environment (its passphrases): the exit code and
+ * stderr. The PKI (node-forge, node-opcua) loads on first use, not with every API test.
+ */
+export async function pkiCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; err: string }> {
+  const { runPki } = await import('../../pki/index.js');
+  let err = '';
+  const sink = new Writable({ write: (_d, _e, cb) => cb() });
+  const stderr = new Writable({ write: (d: Buffer, _e, cb) => ((err += d.toString()), cb()) });
+  const code = await runPki(argv, { stdout: sink, stderr, env });
+  return { code, err };
 }

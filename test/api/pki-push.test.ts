@@ -7,13 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thumbprintOf } from '../../pki/certinfo.js';
-import { runPki } from '../../pki/cli.js';
 import { fetchServerCertificate } from '../../pki/pushclient.js';
 import { startPushServer, USERS, type TestServer } from '../pki/opcua-server.js';
-import { fixture, type Fixture } from './helpers.js';
+import { fixture, pkiCli, type Fixture } from './helpers.js';
 
 const env = { OTWATCH_PKI_PASSPHRASE: 'api-push-passphrase-1', OTWATCH_PKI_PUSH_PASSWORD: USERS.admin };
 const APP = 'urn:otwatch:test:api-push';
@@ -21,13 +19,7 @@ let fx: Fixture;
 let dir: string;
 let srv: TestServer;
 
-async function pki(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const sink = new Writable({ write: (_d, _e, cb) => cb() });
-  const stderr = new Writable({ write: (d: Buffer, _e, cb) => ((err += d.toString()), cb()) });
-  const code = await runPki(argv, { stdout: sink, stderr, env });
-  return { code, err };
-}
+const pki = (argv: string[]) => pkiCli(argv, env);
 
 const presented = async () => thumbprintOf(await fetchServerCertificate(srv.endpoint, { timeoutMs: 10_000 }));
 

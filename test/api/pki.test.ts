@@ -4,22 +4,14 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPki } from '../../pki/index.js';
-import { fixture, type Fixture } from './helpers.js';
+import { fixture, pkiCli, type Fixture } from './helpers.js';
 
 const env = { OTWATCH_PKI_PASSPHRASE: 'api-test-passphrase-1' };
 let fx: Fixture;
 let dir: string;
 
-async function pki(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const sink = new Writable({ write: (_d, _e, cb) => cb() });
-  const stderr = new Writable({ write: (d: Buffer, _e, cb) => ((err += d.toString()), cb()) });
-  const code = await runPki(argv, { stdout: sink, stderr, env });
-  return { code, err };
-}
+const pki = (argv: string[]) => pkiCli(argv, env);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'otw-api-pki-'));
