@@ -133,6 +133,9 @@ const jsonArr = (c: string) => `CASE WHEN json_valid(${c}) THEN json(${c}) ELSE 
 /** The FindingSummary JSON of a row, written by SQLite (same fields and types as summary()). */
 const SUMMARY_JSON = `json_object('id', id, 'rule', rule, 'severity', severity, 'category', category, 'title', title, 'subject', subject, 'firstSeen', first_seen, 'lastSeen', last_seen, 'count', count, 'assets', ${jsonArr('assets')}, 'attack', ${jsonArr('attack')}, 'standards', ${jsonArr('standards')}, 'status', status, 'assignee', assignee, 'firstRun', first_run, 'lastRun', last_run)`;
 
+/** The summaries of the rowids in a JSON array, joined with commas in the array's order (json_each's key). */
+const PAGE_JSON_SQL = `SELECT group_concat(j, ',') FROM (SELECT (SELECT ${SUMMARY_JSON} FROM findings WHERE rowid = k.value) AS j FROM json_each(?) k ORDER BY k.key)`;
+
 const cmp = (a: unknown, b: unknown): number => ((a as string | number) < (b as string | number) ? -1 : (a as string | number) > (b as string | number) ? 1 : 0);
 
 const inList = (col: string, vals: readonly unknown[], where: string[], args: unknown[]): void => {
@@ -202,7 +205,7 @@ export class ApiStore {
     const items =
       keys.length === 0
         ? ''
-        : ((this.stmt(`SELECT group_concat(j, ',') FROM (SELECT (SELECT ${SUMMARY_JSON} FROM findings WHERE rowid = k.value) AS j FROM json_each(?) k ORDER BY k.key)`)
+        : ((this.stmt(PAGE_JSON_SQL)
             .pluck()
             .get(JSON.stringify(keys.map((k) => k[2]))) as string | null) ?? '');
     return '{"items":[' + items + '],"next":' + (next === null ? 'null' : JSON.stringify(next)) + '}';
