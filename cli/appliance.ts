@@ -18,7 +18,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { newToken, sha256 } from '../api/auth.js';
 import { ConfigCheckError, loadOtwatchConfig, type OtwatchConfig } from '../config/check.js';
-import { runPki } from '../pki/cli.js';
 import { ApiStore } from '../store/apistore.js';
 import { openStore } from './analyze.js';
 import { DEMO_MIX, DEMO_PLANT, ensureDemo } from './appliance-demo.js';
@@ -75,6 +74,8 @@ async function ensureTls(io: CliIo, data: string, pkiDir: string): Promise<{ ca:
   if (existsSync(out.ca) && existsSync(out.cert) && existsSync(out.key)) return out;
   const env = { ...io.env, OTWATCH_PKI_PASSPHRASE: pkiPassphrase(io, data) };
   const q = quietIo(io);
+  // The PKI pulls in node-opcua and node-forge (~1 s, ~100 MiB): only on the first start.
+  const { runPki } = await import('../pki/cli.js');
   if (!existsSync(join(pkiDir, 'ca.json'))) {
     if ((await runPki(['init', '--dir', pkiDir, '--org', 'otwatch appliance', '--ca-name', 'otwatch plant CA'], { ...q, env })) !== 0) throw new UsageError('OTW_ERR_APPLIANCE', `pki init ${pkiDir} failed: ${q.text().trim()}`);
   }

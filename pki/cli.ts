@@ -42,11 +42,18 @@ export const PKI_ENV = {
  * CLI reports failures itself in one line, so they are dropped unless OTWATCH_PKI_DEBUG is set.
  * The loggers are process-wide: this is for the CLI process.
  */
-function routeOpcuaLogs(io: PkiIo): void {
+function routeOpcuaLogs(io: Pick<PkiIo, 'env' | 'stderr'>): void {
   const sink = io.env[PKI_ENV.debug] ? (...a: unknown[]) => void io.stderr.write(format(...a) + '\n') : () => undefined;
   setWarningLogger(sink);
   setErrorLogger(sink);
 }
+
+// Until a command routes them: loading node-opcua starts an asynchronous self-test that prints
+// NODE-OPCUA-W27 (Node 20.20 refuses RSA PKCS#1 v1.5 decryption, CVE-2023-46809) to stdout, in
+// the middle of `otwatch appliance` or `pki --help` output. Our policy is Basic256Sha256, so the
+// notice goes to stderr only when OTWATCH_PKI_DEBUG asks for node-opcua's warnings. Installed
+// here, at module load, before that self-test can finish.
+routeOpcuaLogs({ env: process.env, stderr: process.stderr });
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 interface Command {
