@@ -137,9 +137,12 @@ export function overview(db: Database.Database, now = new Date(), limit = 10): O
       for (const r of count.all(keys[i], keys[i + 1]) as { s: string; n: number }[]) if ((SEVS as readonly string[]).includes(r.s)) e[r.s as (typeof SEVS)[number]] += r.n;
       timeline.push(e);
     }
-    const byCategory = db.prepare("SELECT category, count(*) AS n FROM findings WHERE status = 'open' GROUP BY category ORDER BY n DESC, category").all() as Overview['byCategory'];
+    // INDEXED BY: the partial indexes of open findings (migration 7) are covering and already in
+    // group order; with migration 8's (status, …) indexes the planner took one of those instead
+    // and read every open finding's row.
+    const byCategory = db.prepare("SELECT category, count(*) AS n FROM findings INDEXED BY findings_open_category WHERE status = 'open' GROUP BY category ORDER BY n DESC, category").all() as Overview['byCategory'];
     const byRule = db
-      .prepare("SELECT rule, max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS r, count(*) AS n FROM findings WHERE status = 'open' GROUP BY rule ORDER BY n DESC, rule LIMIT ?")
+      .prepare("SELECT rule, max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS r, count(*) AS n FROM findings INDEXED BY findings_open_rule WHERE status = 'open' GROUP BY rule ORDER BY n DESC, rule LIMIT ?")
       .all(limit) as { rule: string; r: number; n: number }[];
     const topAssets = db
       .prepare(

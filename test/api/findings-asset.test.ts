@@ -14,7 +14,7 @@ import type { Finding, Severity } from '../../analyzers/types.js';
 import { MIGRATIONS } from '../../store/schema.js';
 import { Store } from '../../store/store.js';
 import { prng } from '../support/prng.js';
-import { addFindings, fixture, synthFinding, type Fixture } from './helpers.js';
+import { addFindings, fixture, synthFinding, walkFindings, type Fixture } from './helpers.js';
 
 const IPS = ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5'];
 const SEVS: Severity[] = ['low', 'medium', 'high', 'critical'];
@@ -27,21 +27,7 @@ afterAll(async () => fx?.close());
 
 type Item = { id: string; lastSeen: string; severity: string; assets: string[] };
 
-/** Every item of a list, walking its cursor pages. */
-async function walk(query: string): Promise<Item[]> {
-  const out: Item[] = [];
-  let cursor: string | null = null;
-  for (let guard = 0; guard < 1000; guard++) {
-    const url: string = `/api/v1/findings?${query}&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
-    const r = await fx.app.inject({ method: 'GET', url, headers: fx.auth('viewer') });
-    expect(r.statusCode, r.body).toBe(200);
-    const p = r.json() as { items: Item[]; next: string | null };
-    out.push(...p.items);
-    if (!p.next) return out;
-    cursor = p.next;
-  }
-  throw new Error('pages never ended');
-}
+const walk = (query: string): Promise<Item[]> => walkFindings<Item>(fx, query, 7);
 
 /** The expected list from the findings table itself. */
 function expected(pred: (f: Finding) => boolean, desc: boolean): string[] {

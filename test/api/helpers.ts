@@ -15,6 +15,7 @@ import { newToken, sha256 } from '../../api/auth.js';
 import { ApiStore, ROLES, type Role } from '../../store/apistore.js';
 import { Store } from '../../store/store.js';
 import type { Finding, Severity } from '../../analyzers/types.js';
+import { expect } from 'vitest';
 import { memIo } from '../analyzers/helpers.js';
 
 export const SAMPLE = fileURLToPath(new URL('../../samples/plant-demo.pcap', import.meta.url));
@@ -107,4 +108,20 @@ export async function pkiCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ 
   const stderr = new Writable({ write: (d: Buffer, _e, cb) => ((err += d.toString()), cb()) });
   const code = await runPki(argv, { stdout: sink, stderr, env });
   return { code, err };
+}
+
+/** Every item of a findings list (`query` without limit or cursor), walking its cursor pages of `limit`. */
+export async function walkFindings<T>(fx: Fixture, query: string, limit: number): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  for (let guard = 0; guard < 1000; guard++) {
+    const url: string = `/api/v1/findings?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const r = await fx.app.inject({ method: 'GET', url, headers: fx.auth('viewer') });
+    expect(r.statusCode, r.body).toBe(200);
+    const p = r.json() as { items: T[]; next: string | null };
+    out.push(...p.items);
+    if (!p.next) return out;
+    cursor = p.next;
+  }
+  throw new Error('pages never ended');
 }
