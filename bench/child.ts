@@ -14,6 +14,10 @@ function countingSpec(counter: { bytes: number; gaps: number }): ProtocolSpec {
     data: (_side, bytes) => {
       counter.bytes += bytes.length;
     },
+    // In-order segments come as (buffer, offset, length), as to any consumer that takes them.
+    dataAt: (_side, _buf, _off, len) => {
+      counter.bytes += len;
+    },
     gap: () => {
       counter.gaps++;
     },

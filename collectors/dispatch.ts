@@ -68,6 +68,12 @@ export class Dispatcher implements StreamConsumer {
     private readonly opts: DispatchOptions,
     private readonly stats: DispatchStats,
     private readonly onClaim: (proto: string | null) => void,
+    /**
+     * Told, once detection is over, who takes the flow's bytes from now on: the claiming
+     * protocol's consumer, or null when none did. A caller may then deliver to it directly,
+     * without this dispatcher in between (it would only pass them on, or drop them).
+     */
+    private readonly onTarget?: (target: StreamConsumer | null) => void,
   ) {
     const mid = !ctx.handshakeSeen;
     this.sides = [new SideBuffer(mid), new SideBuffer(mid)];
@@ -85,6 +91,18 @@ export class Dispatcher implements StreamConsumer {
     const sb = this.sides[side];
     sb.append(bytes, this.opts.maxProbeBytes);
     this.probe(side);
+  }
+
+  /** Zero-copy delivery passed through: a view is made only for a target without `dataAt`, or to probe. */
+  dataAt(side: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number, frame: number): void {
+    const t = this.target;
+    if (t !== null) {
+      if (t.dataAt !== undefined) t.dataAt(side, buf, off, len, tsSec, tsNsec, frame);
+      else t.data(side, new Uint8Array(buf.buffer, buf.byteOffset + off, len), tsSec, tsNsec, frame);
+      return;
+    }
+    if (this.done) return;
+    this.data(side, new Uint8Array(buf.buffer, buf.byteOffset + off, len), tsSec, tsNsec, frame);
   }
 
   gap(side: 0 | 1, length: number, tsSec: number, tsNsec: number): void {
@@ -155,6 +173,7 @@ export class Dispatcher implements StreamConsumer {
       if (e.bytes !== null) target.data(e.side, e.bytes, e.tsSec, e.tsNsec, e.frame);
       else target.gap(e.side, e.gap, e.tsSec, e.tsNsec);
     }
+    this.onTarget?.(target);
   }
 
   private giveUp(): void {
@@ -162,6 +181,7 @@ export class Dispatcher implements StreamConsumer {
     this.log = [];
     this.stats.unknown++;
     this.onClaim(null);
+    this.onTarget?.(null);
   }
 }
 

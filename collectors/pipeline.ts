@@ -73,9 +73,20 @@ export class PacketPipeline implements FrameSink {
                 : new DatagramDispatcher(flow, udpSpecs, this.emit, this.dispatchStats, (proto) => {
                     flow.app = proto;
                   })
-              : new Dispatcher(flow, protocols, this.emit, this.dispatchOpts, this.dispatchStats, (proto) => {
-                  flow.app = proto;
-                });
+              : new Dispatcher(
+                  flow,
+                  protocols,
+                  this.emit,
+                  this.dispatchOpts,
+                  this.dispatchStats,
+                  (proto) => {
+                    flow.app = proto;
+                  },
+                  // Once a protocol claims the flow (or none does), its bytes skip the dispatcher.
+                  (target) => {
+                    flow.consumer = target;
+                  },
+                );
     this.flows = new FlowTable(opts.flow, factory, onFlow ? (flow) => onFlow(flow.record()) : null);
   }
 

@@ -63,6 +63,13 @@ export interface FlowContext {
  */
 export interface StreamConsumer {
   data(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void;
+  /**
+   * Optional zero-copy form of `data`: the bytes are `buf[off, off + len)`, valid only during the
+   * call. When present, reassembly calls it instead of `data` for in-order segments, and makes no
+   * view for them (`data` still gets the rest: drained out-of-order segments, replays). Either
+   * way the consumer sees the same bytes in the same order.
+   */
+  dataAt?(side: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number, frame: number): void;
   /** `length` bytes were lost in this direction (capture loss or cap); the stream goes on after them. */
   gap(side: 0 | 1, length: number, tsSec: number, tsNsec: number): void;
   /** The connection ended (or was evicted). Flush anything pending. */

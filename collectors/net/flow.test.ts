@@ -165,4 +165,29 @@ describe('TCP reassembly', () => {
     }
     expect(table.size).toBe(2);
   });
+
+  it('finds an untagged flow again after a tagged packet (no stale VLAN id in the flow hash)', () => {
+    // The decoder leaves the last tagged packet's VLAN id in its unused fields: the hash must not
+    // see it, or the untagged flow's later packets miss it and open a second flow.
+    const dec = new PacketDecoder();
+    const table = new FlowTable({}, null, null);
+    const ended: FlowRecord[] = [];
+    const t2 = new FlowTable({}, null, (f) => ended.push(f.record()));
+    const a = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 1883, flags: ACK };
+    const b = { src: '10.0.0.3', dst: '10.0.0.2', sport: 40001, dport: 1883, flags: ACK };
+    const frames = [tcpFrame({ ...a, seq: 1 }), tcpFrame({ ...b, seq: 1 }, [[0x8100, 77]]), tcpFrame({ ...a, seq: 1 }), tcpFrame({ ...b, seq: 1 }, [[0x8100, 77]]), tcpFrame({ ...a, seq: 1 })];
+    let n = 0;
+    for (const data of frames) {
+      n++;
+      expect(dec.decode({ linkType: 1, tsSec: 1, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: n })).toBe(true);
+      table.packet(dec.info, 1, 0, data.length, n);
+      t2.packet(dec.info, 1, 0, data.length, n);
+    }
+    expect(table.size).toBe(2);
+    t2.flushAll();
+    expect(ended.map((r) => [r.flow.src, r.packets.c2s + r.packets.s2c]).sort()).toEqual([
+      ['10.0.0.1', 3],
+      ['10.0.0.3', 2],
+    ]);
+  });
 });

@@ -12,6 +12,8 @@
 /** Receives what a direction delivers. Implemented by the flow. */
 export interface DirectionSink {
   deliver(dir: TcpDirection, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void;
+  /** The in-order path: the bytes are `buf[start, start + len)`, and no view of them was made. */
+  deliverAt(dir: TcpDirection, buf: Uint8Array, start: number, len: number, tsSec: number, tsNsec: number, frame: number): void;
   deliverGap(dir: TcpDirection, length: number, tsSec: number, tsNsec: number): void;
   /** Out-of-order bytes are about to be buffered: returns false when a global cap forbids it. */
   reserve(bytes: number): boolean;
@@ -93,7 +95,8 @@ export class TcpDirection {
 
   /**
    * The segment whose payload is `buf[start, start + len)`: the in-order case (the next bytes,
-   * nothing buffered) hands a view of them straight to the sink, with no copy and no other work.
+   * nothing buffered) hands (buffer, offset, length) straight to the sink, with no copy, no view
+   * and no other work.
    */
   segmentAt(seq: number, buf: Uint8Array, start: number, len: number, tsSec: number, tsNsec: number, frame: number): void {
     const next = this.nextOff;
@@ -102,7 +105,7 @@ export class TcpDirection {
       this.nextSeq = (this.nextSeq + len) | 0;
       this.deliveredBytes += len;
       this.holeAcks = 0;
-      this.sink.deliver(this, view(buf, start, len), tsSec, tsNsec, frame);
+      this.sink.deliverAt(this, buf, start, len, tsSec, tsNsec, frame);
       return;
     }
     const off = next + ((seq - this.nextSeq) | 0);

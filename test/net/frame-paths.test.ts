@@ -3,7 +3,8 @@
  * path (`readCapture(file, pipeline)`, what `decodeCapture` uses) and the RawPacket path the live
  * sensor takes (`pipeline.packet(pkt)` with a frame of its own). Same flow records, same bytes
  * delivered in the same order, same decoder events, on every corpus capture, also when the
- * capture arrives in small chunks (records spanning chunks go through the reader's carry buffer).
+ * capture arrives in small chunks (records spanning chunks go through the reader's carry buffer),
+ * and when the stream consumer takes in-order bytes as (buffer, offset, length) (`dataAt`).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,8 +17,14 @@ import type { FlowEnd, ProtocolSpec, RawPacket, StreamConsumer } from '../../col
 import { copyPacket } from '../capture/helpers.js';
 import { corpusFiles } from '../support/corpus.js';
 
-/** Everything a run produces, as lines: stream deliveries (hashed), gaps, ends, events, flow records. */
-function recorder(): { lines: string[]; pipeline: PacketPipeline } {
+/** Deliveries a consumer took through `dataAt` (zero-copy), across a run. */
+let zeroCopyDeliveries = 0;
+
+/**
+ * Everything a run produces, as lines: stream deliveries (hashed), gaps, ends, events, flow records.
+ * `zeroCopy`: the stream logger also takes (buffer, offset, length) deliveries, and logs them alike.
+ */
+function recorder(zeroCopy = false): { lines: string[]; pipeline: PacketPipeline } {
   const lines: string[] = [];
   // A stream logger first (claims every TCP flow), so delivery order and bytes are compared as such.
   const streams: ProtocolSpec = {
@@ -31,6 +38,12 @@ function recorder(): { lines: string[]; pipeline: PacketPipeline } {
         gap: (side: 0 | 1, length: number) => lines.push(`${ctx.id} gap ${side} ${length}`),
         end: (reason: FlowEnd) => lines.push(`${ctx.id} end ${reason}`),
       };
+      if (zeroCopy) {
+        c.dataAt = (side, buf, off, len, tsSec, tsNsec, frame) => {
+          zeroCopyDeliveries++;
+          c.data(side, buf.subarray(off, off + len), tsSec, tsNsec, frame);
+        };
+      }
       return c;
     },
   };
@@ -87,6 +100,11 @@ describe('FrameSink path = RawPacket path', () => {
       expect(live.length).toBeGreaterThan(1);
       expect(await viaFrameSink(file, recorder)).toEqual(live);
       expect(viaChunks(file, 97, recorder)).toEqual(live);
+      // A consumer with dataAt gets the same bytes in the same order, in memory and live.
+      const before = zeroCopyDeliveries;
+      expect(await viaFrameSink(file, () => recorder(true))).toEqual(live);
+      expect(await viaRawPackets(file, () => recorder(true))).toEqual(live);
+      if (live.some((l) => / data /.test(l))) expect(zeroCopyDeliveries).toBeGreaterThan(before);
       const events = await viaRawPackets(file, decoders);
       expect(await viaFrameSink(file, decoders)).toEqual(events);
     });

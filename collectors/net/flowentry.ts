@@ -1,0 +1,173 @@
+/**
+ * One entry of the flow table: a connection's key, its per-side counters and reassembly state,
+ * and its record (what `otwatch decode --flows` prints and the analyzers read) when it ends.
+ * Side A (0) is the sender of the flow's first packet.
+ */
+import type { FlowContext, FlowEnd, FlowRef, StreamConsumer } from '../types.js';
+import { communityId } from './communityid.js';
+import { formatAddr, IPPROTO_TCP, type PacketInfo } from './decode.js';
+import type { FlowKey } from './flowkey.js';
+import type { TcpDirection } from './tcp.js';
+
+export interface FlowRecord {
+  type: 'flow';
+  transport: 'tcp' | 'udp';
+  flow: FlowRef;
+  communityId: string;
+  start: string;
+  end: string;
+  /** Frames and frame bytes (on the wire) per direction, as tshark's conversation table counts them. */
+  packets: { c2s: number; s2c: number };
+  bytes: { c2s: number; s2c: number };
+  /** Reassembled payload bytes delivered, and bytes lost in gaps, per direction. */
+  payload: { c2s: number; s2c: number };
+  gapBytes: { c2s: number; s2c: number };
+  retransmittedBytes: { c2s: number; s2c: number };
+  handshake: boolean;
+  endReason: FlowEnd;
+  app: string | null;
+  /** Link-layer source addresses the client and the server sent from (absent when the link type has none). */
+  mac?: { client: string | null; server: string | null };
+}
+
+/** Flow states (plain numbers: they are compared on every packet). */
+export const FLOW_OPEN = 0;
+export const FLOW_CLOSED = 1;
+
+/** Ports that mark the server side when the handshake was not captured. */
+const SERVER_PORTS = new Set([1883, 8883, 4840, 4843, 48010, 48020, 502, 102, 443, 80]);
+
+export class Flow implements FlowContext, FlowKey {
+  // Field order is memory order in V8: what every packet reads or writes comes first, so that
+  // the lookup and the per-packet updates touch two or three cache lines of a flow, not six.
+  readonly proto: number;
+  /** IPv4 flow: its addresses as signed 32-bit integers in a4/b4 (small integers for V8). */
+  readonly v4: boolean;
+  readonly a4: number;
+  readonly b4: number;
+  readonly portA: number;
+  readonly portB: number;
+  readonly vlanCount: number;
+  readonly vlan0: number;
+  readonly vlan1: number;
+  state = FLOW_OPEN;
+  lastSec = 0;
+  lastNsec = 0;
+  pkts0 = 0;
+  pkts1 = 0;
+  bytes0 = 0;
+  bytes1 = 0;
+  dir0: TcpDirection | null = null;
+  dir1: TcpDirection | null = null;
+  /** Receives the flow's bytes; the pipeline may replace it (a dispatcher hands over to the decoder it chose). */
+  consumer: StreamConsumer | null = null;
+  consumerMade = false;
+  /** The MAC each side first sent from (`aa:bb:…`), null until seen or when the link has none. */
+  macA: string | null = null;
+  macB: string | null = null;
+  clientSide: 0 | 1 = 0;
+  handshakeSeen = false;
+  /** Slot in the table's activity lists (owned by the table). */
+  slot = -1;
+  readonly id: number;
+  readonly addrA: Uint8Array;
+  readonly addrB: Uint8Array;
+  readonly ref: FlowRef;
+  private _communityId: string | null = null;
+  private readonly cidSeed: number;
+  firstSec = 0;
+  firstNsec = 0;
+  /** Frame number of the flow's first packet (as tshark numbers frames). */
+  firstFrame = 0;
+  endReason: FlowEnd = 'eof';
+  /** Protocol that claimed the flow (set by the dispatcher). */
+  app: string | null = null;
+  readonly hash: number;
+
+  constructor(id: number, info: PacketInfo, hash: number, cidSeed: number) {
+    this.id = id;
+    this.hash = hash;
+    this.proto = info.proto;
+    const len = info.ipVersion === 4 ? 4 : 16;
+    this.addrA = info.buf.slice(info.srcOff, info.srcOff + len);
+    this.addrB = info.buf.slice(info.dstOff, info.dstOff + len);
+    this.v4 = info.ipVersion === 4;
+    this.a4 = this.v4 ? info.src4i : 0;
+    this.b4 = this.v4 ? info.dst4i : 0;
+    this.portA = info.sport;
+    this.portB = info.dport;
+    this.vlanCount = info.vlanCount;
+    this.vlan0 = info.vlan0;
+    this.vlan1 = info.vlan1;
+    this.cidSeed = cidSeed;
+    const vlan = info.vlanCount === 0 ? undefined : info.vlanCount === 1 ? [info.vlan0] : [info.vlan0, info.vlan1];
+    const src = formatAddr(this.addrA, 0, len);
+    const dst = formatAddr(this.addrB, 0, len);
+    this.ref = vlan ? { src, sport: this.portA, dst, dport: this.portB, vlan } : { src, sport: this.portA, dst, dport: this.portB };
+  }
+
+  /** Community ID v1, computed on first use (most flows need it only for their record). */
+  get communityId(): string {
+    if (this._communityId === null) this._communityId = communityId(this.addrA, this.portA, this.addrB, this.portB, this.proto, this.cidSeed);
+    return this._communityId;
+  }
+
+  setClientSide(side: 0 | 1): void {
+    this.clientSide = side;
+  }
+
+  clientRef(): FlowRef {
+    if (this.clientSide === 0) return this.ref;
+    const r = this.ref;
+    return r.vlan ? { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport, vlan: r.vlan } : { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport };
+  }
+
+  get isOpen(): boolean {
+    return this.state === FLOW_OPEN;
+  }
+
+  /** Without a handshake: the side on a well-known service port (or the lower port) is the server. */
+  guessClientSide(): 0 | 1 {
+    const a = SERVER_PORTS.has(this.portA);
+    const b = SERVER_PORTS.has(this.portB);
+    if (a !== b) return a ? 1 : 0;
+    return this.portA < this.portB ? 1 : 0;
+  }
+
+  record(): FlowRecord {
+    const c = this.clientSide;
+    const d0 = this.dir0;
+    const d1 = this.dir1;
+    const pick = (v0: number, v1: number) => (c === 0 ? { c2s: v0, s2c: v1 } : { c2s: v1, s2c: v0 });
+    return {
+      type: 'flow',
+      transport: this.proto === IPPROTO_TCP ? 'tcp' : 'udp',
+      flow: this.clientRef(),
+      communityId: this.communityId,
+      start: isoUs(this.firstSec, this.firstNsec),
+      end: isoUs(this.lastSec, this.lastNsec),
+      packets: pick(this.pkts0, this.pkts1),
+      bytes: pick(this.bytes0, this.bytes1),
+      payload: pick(d0?.deliveredBytes ?? 0, d1?.deliveredBytes ?? 0),
+      gapBytes: pick(d0?.gapBytes ?? 0, d1?.gapBytes ?? 0),
+      retransmittedBytes: pick(d0?.retransmittedBytes ?? 0, d1?.retransmittedBytes ?? 0),
+      handshake: this.handshakeSeen,
+      endReason: this.endReason,
+      app: this.app,
+      ...(this.macA !== null || this.macB !== null ? { mac: c === 0 ? { client: this.macA, server: this.macB } : { client: this.macB, server: this.macA } } : {}),
+    };
+  }
+}
+
+/** A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. */
+export function formatMac(b: Uint8Array, off: number): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + HEX2[b[off + i]];
+  return s;
+}
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function isoUs(sec: number, nsec: number): string {
+  const base = new Date(sec * 1000).toISOString();
+  return `${base.slice(0, 19)}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}Z`;
+}
