@@ -2,7 +2,9 @@
  * OPC UA decoder micro-benchmark (one core, no I/O): messages per second for
  *  - header-level decoding (chunk header, secure channel, sequence header, service type id,
  *    request/response header, pairing; `decodeBodies: false`) of Read/Publish traffic;
- *  - full decoding of PublishResponses (5 data changes each) with field extraction.
+ *  - full decoding of PublishResponses (5 data changes each) with field extraction;
+ *  - full decoding of the session/discovery/write/call bodies (our own decoders, body.ts: a
+ *    CreateSession, ActivateSession, GetEndpoints, Browse, Write and Call exchange).
  * Run alone: `npm run build && node dist/bench/opcua.js` (OPCUA_BENCH_ONLY=header|publish runs
  * one measurement, for profiling). The machine's load matters: compare runs made together.
  */
@@ -62,6 +64,32 @@ function run(segs: [0 | 1, Buffer][], messages: number, decodeBodies: boolean, m
   return Math.round(total / sec);
 }
 
+/** One exchange of the services decoded by body.ts (the rarer, bigger bodies), as [side, body]. */
+function coldMessages(rh: (h: number) => object, sh: (h: number) => object, now: Date): [0 | 1, Buffer][] {
+  const app = { applicationUri: 'urn:plant:hmi-3', productUri: 'urn:vendor:hmi', applicationName: { text: 'HMI 3' }, applicationType: 1, discoveryUrls: ['opc.tcp://hmi-3:4840'] };
+  const cert = Buffer.alloc(1024, 0x30);
+  const endpoint = (mode: number, policy: string) => ({
+    endpointUrl: 'opc.tcp://plc-7:4840',
+    server: { ...app, applicationUri: 'urn:plant:plc-7', applicationType: 0 },
+    serverCertificate: cert,
+    securityMode: mode,
+    securityPolicyUri: 'http://opcfoundation.org/UA/SecurityPolicy#' + policy,
+    userIdentityTokens: [{ policyId: 'anonymous', tokenType: 0 }, { policyId: 'username', tokenType: 1 }],
+    transportProfileUri: 'http://opcfoundation.org/UA-Profile/Transport/uatcp-uasc-uabinary',
+    securityLevel: mode,
+  });
+  const endpoints = [endpoint(1, 'None'), endpoint(2, 'Basic256Sha256'), endpoint(3, 'Basic256Sha256')];
+  return [
+    [1, body(new T.GetEndpointsResponse({ responseHeader: sh(1), endpoints } as never))],
+    [0, body(new T.CreateSessionRequest({ requestHeader: rh(2), clientDescription: app, endpointUrl: 'opc.tcp://plc-7:4840', sessionName: 'hmi-3', clientCertificate: cert, requestedSessionTimeout: 60000 } as never))],
+    [1, body(new T.CreateSessionResponse({ responseHeader: sh(2), sessionId: 'ns=1;i=77', authenticationToken: 'ns=1;b=AAECAwQFBgcICQoLDA0ODw==', revisedSessionTimeout: 60000, serverCertificate: cert, serverEndpoints: endpoints } as never))],
+    [0, body(new T.ActivateSessionRequest({ requestHeader: rh(3), userIdentityToken: new T.UserNameIdentityToken({ policyId: 'username', userName: 'operator', password: Buffer.from('secret') }), localeIds: ['en'] } as never))],
+    [0, body(new T.BrowseRequest({ requestHeader: rh(4), nodesToBrowse: [{ nodeId: 'i=85', browseDirection: 0, referenceTypeId: 'i=33', resultMask: 63 }] } as never))],
+    [0, body(new T.WriteRequest({ requestHeader: rh(5), nodesToWrite: [{ nodeId: 'ns=2;s=Line1.Setpoint', attributeId: 13, value: { value: { dataType: 11, value: 42.5 }, sourceTimestamp: now } }] } as never))],
+    [0, body(new T.CallRequest({ requestHeader: rh(6), methodsToCall: [{ objectId: 'ns=2;s=Line1', methodId: 'ns=2;s=Line1.Start', inputArguments: [{ dataType: 6, value: 3 }, { dataType: 12, value: 'fast' }] }] } as never))],
+  ];
+}
+
 export async function benchOpcua(): Promise<Record<string, number | string>> {
   const now = new Date('2024-05-01T10:00:00Z');
   const rh = (h: number) => ({ requestHandle: h, timestamp: now, authenticationToken: 'ns=1;b=AAECAwQFBgcICQoLDA0ODw==', timeoutHint: 10000 });
@@ -94,6 +122,11 @@ export async function benchOpcua(): Promise<Record<string, number | string>> {
   }
   const pubOnly: [0 | 1, Buffer][] = segments(Array.from({ length: N }, (_, i) => msg(i + 1, i + 1, pubRes))).map((s) => [1, s]);
   if (process.env.OPCUA_BENCH_ONLY === 'publish') return { 'opcua.publish_response_full.msgs_per_s': run(pubOnly, N, true) };
+  const cold = coldMessages(rh, sh, now);
+  const coldSegs: [0 | 1, Buffer][] = [];
+  const M = 2000;
+  for (let i = 0; i < M; i++) for (const [side, b] of cold) coldSegs.push([side, msg(i * 8 + 1, i * 8 + 1, b)]);
+  if (process.env.OPCUA_BENCH_ONLY === 'cold') return { 'opcua.session_bodies_full.msgs_per_s': run(coldSegs, M * cold.length, true) };
   const headerRate = run(mixed, 4 * N, false);
   if (process.env.OPCUA_BENCH_ONLY === 'header') return { 'opcua.header.msgs_per_s': headerRate };
   const publishRate = run(pubOnly, N, true);
@@ -102,6 +135,7 @@ export async function benchOpcua(): Promise<Record<string, number | string>> {
     'opcua.header.msgs_per_s': headerRate,
     'opcua.publish_response_full.msgs_per_s': publishRate,
     'opcua.read_publish_full.msgs_per_s': mixedFull,
+    'opcua.session_bodies_full.msgs_per_s': run(coldSegs, M * cold.length, true),
     'opcua.publish_response.bytes': pubRes.length + 24,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Per-flow OPC UA state: chunk framing on each side's byte stream, secure channels (policy,
  * mode, sequence numbers, multi-chunk reassembly), request/response pairing and event output.
- * Wire data never throws out of here: the framing and header code is total, and node-opcua body
- * decoding is caught in body.ts.
+ * Wire data never throws out of here: the framing, header and body decoders are total (a failed
+ * read becomes MALFORMED_BODY in body.ts), and the flow boundary catches anything else as INTERNAL.
  */
 import type { DecodeEvent, Dir, EventSink, FlowContext, FlowEnd, StreamConsumer } from '../types.js';
 import { isoTime } from '../types.js';

@@ -4,12 +4,12 @@
  * one, and node-opcua's generated decoder (its constructor initialises every field, then decodes
  * through a stream object) cost several times more than the rest of the message's path.
  *
- * It answers only when the answer is certain to equal what body.ts extracts through node-opcua
- * (the reference; test/opcua compares the two): anything else — another NodeId encoding, an index
- * range (node-opcua parses it and may reject it), an out-of-range enum, a short or odd body — is
- * `null`, "ask node-opcua", which also decides what is MALFORMED. It never throws.
+ * It answers only when the answer is certain to equal what the general ReadRequest reader of
+ * body.ts gives (and the node-opcua reference: test/opcua compares them): anything else — another
+ * NodeId encoding, an index range, an out-of-range enum, a short or odd body — is `null`, "ask
+ * body.ts", which also decides what is MALFORMED. It never throws.
  */
-import { attributeName } from './body.js';
+import { attributeName } from './attributes.js';
 import type { PlainCaps } from './plain.js';
 import type { Reader } from './reader.js';
 
@@ -49,7 +49,7 @@ export interface HotFacts {
 
 /**
  * ReadRequest body from `r` (positioned after the request header, which must have had no
- * additional header: `plainHeader`). Null when node-opcua must decide.
+ * additional header: `plainHeader`). Null when body.ts must decide.
  */
 export function readReadRequestBody(r: Reader, caps: PlainCaps, plainHeader: boolean): HotFacts | null {
   if (!plainHeader || r.remaining < 16) return null;
@@ -68,7 +68,7 @@ export function readReadRequestBody(r: Reader, caps: PlainCaps, plainHeader: boo
     const nodeId = numericNodeIdString(r);
     if (nodeId === null) return null;
     const attributeId = r.u32();
-    if (r.i32() !== -1) return null; // an index range: node-opcua parses (and judges) it
+    if (r.i32() !== -1) return null; // an index range: body.ts reads it
     r.skip(2); // DataEncoding: QualifiedName namespace
     const nameLen = r.i32();
     if (nameLen < -1 || nameLen > 4096) return null;

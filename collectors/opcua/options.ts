@@ -18,7 +18,7 @@ export interface OpcuaOptions {
   maxByteStringLength: number;
   /** Redact passwords and session authentication tokens (tokens become a SHA-256 prefix). */
   redact: boolean;
-  /** Decode service bodies with node-opcua where fields are extracted; false keeps header-level decoding only. */
+  /** Decode the service bodies whose fields are extracted (our own decoders); false keeps header-level decoding only. */
   decodeBodies: boolean;
   /** Emit `certificate` events (once per SHA-1 thumbprint per flow). */
   certificates: boolean;

@@ -10,6 +10,8 @@ export class Reader {
   err = false;
   /** Why decoding stopped, when a check (not just the end of data) failed. */
   reason: string | null = null;
+  /** Where reading stopped first (-1 while nothing failed): the offset MALFORMED_BODY reports. */
+  failPos = -1;
   constructor(
     readonly buf: Uint8Array,
     start: number,
@@ -25,6 +27,7 @@ export class Reader {
   private take(n: number): number {
     const p = this.pos;
     if (this.err || n > this.end - p) {
+      if (!this.err) this.failPos = p;
       this.err = true;
       this.pos = this.end;
       return -1;

@@ -1,13 +1,11 @@
 /**
- * StatusCode names (OPC 10000-6 §5.2.2.11, OPC 10000-4 §7.39). The table comes from node-opcua's
- * generated list of the standard codes; unknown codes are named explicitly (habit 7).
+ * StatusCode names (OPC 10000-6 §5.2.2.11, OPC 10000-4 §7.39), from our own table
+ * (statuscodes.ts); unknown codes are named explicitly (habit 7).
  */
-import { StatusCodes } from 'node-opcua-status-code';
+import { STATUS_CODES, STATUS_INFO_BITS } from './statuscodes.js';
 
 const NAMES = new Map<number, string>();
-for (const [name, sc] of Object.entries(StatusCodes as unknown as Record<string, { value: number }>)) {
-  if (sc && typeof sc.value === 'number' && !NAMES.has(sc.value)) NAMES.set(sc.value, name);
-}
+for (const [value, name] of STATUS_CODES) if (!NAMES.has(value)) NAMES.set(value, name);
 
 /** Name of a status code; the low 16 bits (info bits) are reported after a `#` when set. */
 export function statusName(code: number): string {
@@ -16,4 +14,18 @@ export function statusName(code: number): string {
   const base = NAMES.get((code & 0xffff0000) >>> 0);
   if (base !== undefined) return `${base}#${(code & 0xffff).toString(16).padStart(4, '0')}`;
   return `0x${(code >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The name service results have always carried (they came from node-opcua's StatusCode objects,
+ * and the output contract keeps them): info bits by name (`Good#InfoTypeDataValue|Overflow`),
+ * and an unknown code is named `Bad`, as node-opcua names it.
+ */
+export function resultStatusName(code: number): string {
+  const base = NAMES.get((code & 0xffff0000) >>> 0) ?? 'Bad';
+  const bits = code & 0xffff;
+  if (bits === 0) return base;
+  let extra = '';
+  for (const [name, mask] of STATUS_INFO_BITS) if ((bits & mask) === mask) extra += (extra ? '|' : '') + name;
+  return extra ? `${base}#${extra}` : base;
 }

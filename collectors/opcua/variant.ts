@@ -2,7 +2,8 @@
  * Our own decoding of Variant and DataValue (OPC 10000-6 §5.2.2.16–17) and of the hot
  * responses built on them — PublishResponse (OPC 10000-4 §5.13.5.2 Table 93 with the
  * NotificationData of §7.25) and ReadResponse (§5.10.2.2 Table 54) — so the common case does not
- * go through node-opcua's generated decoders (about 5x slower). Output matches plain.ts.
+ * go through generic decoders (node-opcua's were about 5x slower). Their output forms are the
+ * contract of those two responses (values-variant.ts renders Write and Call values).
  * Every count is checked against the bytes left before anything is allocated.
  */
 import { Reader } from './reader.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BinaryStream } from 'node-opcua-binary-stream';
 import { NodeId, NodeIdType } from 'node-opcua-nodeid';
 import { ReadRequest } from 'node-opcua-types';
-import { decodeBody } from '../../collectors/opcua/body.js';
+import { decodeBody } from './reference-body.js';
 import { readRequestHeader } from '../../collectors/opcua/headers.js';
 import { readReadRequestBody } from '../../collectors/opcua/hotrequests.js';
 import { DEFAULT_OPTIONS } from '../../collectors/opcua/options.js';
