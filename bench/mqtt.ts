@@ -3,12 +3,20 @@
  * 8-byte payloads, MQTT 3.1.1) through the MqttConsumer, fed as 1460-byte segments (messages
  * straddle segments) and as 64 KiB reassembled chunks, compared with mqtt-packet parsing the same
  * bytes in the same run. Run alone: `node dist/bench/mqtt.js` after `npm run build`.
+ *
+ * `node dist/bench/mqtt.js replay <capture> [passes]` measures the MQTT decoder alone on a real
+ * capture: the capture goes once through the foundation (reader, flows, reassembly) with the
+ * MQTT probe claiming flows as in `decode`, and every call the decoder would get (data, gap, end,
+ * with copies of the bytes) is recorded; the recording is then replayed into fresh MqttConsumers
+ * `passes` times (default 5), and the CPU seconds of each pass are printed. No foundation work is
+ * in the replayed passes: this is the decoder's own cost per capture (events are counted, not
+ * serialised), the figure to A/B decoder changes with on a loaded machine.
  */
 import { pathToFileURL } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 import sparkplugPayload from 'sparkplug-payload';
 import { MqttConsumer, resolveMqttOptions } from '../collectors/mqtt/index.js';
-import type { DecodeEvent, FlowContext, FlowRef } from '../collectors/types.js';
+import type { DecodeEvent, FlowContext, FlowEnd, FlowRef, ProtocolSpec, StreamConsumer } from '../collectors/types.js';
 
 const MESSAGES = 200_000;
 
@@ -142,7 +150,121 @@ export async function benchMqtt(): Promise<Record<string, number | string>> {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** One recorded consumer call: data (bytes), gap (bytes null, length in `gap`) or end (side -1). */
+interface Call {
+  /** Index of the flow in the recording. */
+  flow: number;
+  side: 0 | 1 | -1;
+  bytes: Uint8Array | null;
+  gap: number;
+  reason: FlowEnd | null;
+  tsSec: number;
+  tsNsec: number;
+  frame: number;
+}
+
+/** A claimed flow as the decoder first saw it. */
+interface RecordedFlow {
+  ref: FlowRef;
+  clientSide: 0 | 1;
+  handshakeSeen: boolean;
+}
+
+/**
+ * The MQTT flows of a capture, recorded through the real foundation and the real MQTT probe, with
+ * every consumer call in capture order (flows interleaved as in the capture, so that per-second
+ * caches such as the timestamp formatter's behave as in a real run).
+ */
+async function recordMqttFlows(file: string): Promise<{ flows: RecordedFlow[]; calls: Call[]; packets: number }> {
+  const { readCapture } = await import('../collectors/capture/reader.js');
+  const { PacketPipeline } = await import('../collectors/pipeline.js');
+  const { createMqttSpec } = await import('../collectors/mqtt/index.js');
+  const mqtt = createMqttSpec();
+  const flows: RecordedFlow[] = [];
+  const calls: Call[] = [];
+  const recorder: ProtocolSpec = {
+    proto: 'mqtt',
+    probe: mqtt.probe,
+    create: (ctx): StreamConsumer => {
+      const flow = flows.push({ ref: ctx.ref, clientSide: ctx.clientSide, handshakeSeen: ctx.handshakeSeen }) - 1;
+      return {
+        data: (side, bytes, tsSec, tsNsec, frame) => void calls.push({ flow, side, bytes: Uint8Array.prototype.slice.call(bytes), gap: 0, reason: null, tsSec, tsNsec, frame }),
+        gap: (side, length, tsSec, tsNsec) => void calls.push({ flow, side, bytes: null, gap: length, reason: null, tsSec, tsNsec, frame: 0 }),
+        end: (reason, tsSec, tsNsec) => void calls.push({ flow, side: -1, bytes: null, gap: 0, reason, tsSec, tsNsec, frame: 0 }),
+      };
+    },
+  };
+  const p = new PacketPipeline(() => undefined, { protocols: [recorder] });
+  await readCapture(file, p);
+  return { flows, calls, packets: p.finish().packets };
+}
+
+/** A flow context like the flow table's (the client side can be corrected by the decoder). */
+function replayCtx(f: RecordedFlow, id: number): FlowContext {
+  const r = f.ref;
+  const swapped: FlowRef = r.vlan ? { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport, vlan: r.vlan } : { src: r.dst, sport: r.dport, dst: r.src, dport: r.sport };
+  const ctx = {
+    id,
+    ref: r,
+    communityId: '',
+    clientSide: f.clientSide,
+    handshakeSeen: f.handshakeSeen,
+    setClientSide: (side: 0 | 1) => {
+      ctx.clientSide = side;
+    },
+    clientRef: () => (ctx.clientSide === 0 ? r : swapped),
+  };
+  return ctx;
+}
+
+/** Replay the recorded calls, in capture order, into fresh decoders; returns the events made and the CPU seconds. */
+function replay(flows: RecordedFlow[], calls: Call[]): { events: number; cpuSecs: number } {
+  let events = 0;
+  const emit = (): void => {
+    events++;
+  };
+  const opts = resolveMqttOptions({});
+  const cpu0 = process.cpuUsage();
+  const consumers = flows.map((f, i) => new MqttConsumer(replayCtx(f, i), emit, opts));
+  for (let i = 0; i < calls.length; i++) {
+    const k = calls[i];
+    const c = consumers[k.flow];
+    if (k.side === -1) c.end(k.reason!, k.tsSec, k.tsNsec);
+    else if (k.bytes !== null) c.data(k.side, k.bytes, k.tsSec, k.tsNsec, k.frame);
+    else c.gap(k.side, k.gap, k.tsSec, k.tsNsec);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { events, cpuSecs: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** The `replay` mode: the MQTT decoder's own CPU seconds on a capture's MQTT flows. */
+export async function benchMqttReplay(file: string, passes = 5): Promise<Record<string, unknown>> {
+  const { flows, calls, packets } = await recordMqttFlows(file);
+  const cpuSecs: number[] = [];
+  let events = 0;
+  for (let i = 0; i < passes; i++) {
+    const r = replay(flows, calls);
+    if (i > 0 && r.events !== events) throw new Error(`pass ${i} made ${r.events} events, pass 0 ${events}`);
+    events = r.events;
+    cpuSecs.push(Number(r.cpuSecs.toFixed(3)));
+  }
+  const best = Math.min(...cpuSecs);
+  return {
+    capture: file,
+    packets,
+    mqttFlows: flows.length,
+    events,
+    cpuSecs,
+    bestCpuSecs: best,
+    eventsPerCpuSec: Math.round(events / best),
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'replay') {
+  if (!process.argv[3]) throw new Error('usage: mqtt.js replay <capture> [passes]');
+  console.log(JSON.stringify(await benchMqttReplay(process.argv[3], process.argv[4] ? Number(process.argv[4]) : undefined)));
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await benchMqtt();
   for (const [k, v] of Object.entries(r)) console.log(`${k}\t${v}`);
 }

@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     out.push([r.name.padEnd(18), fmt(r.packets).padStart(11), fmt(r.secs, 2).padStart(8), fmt(pps / 1e6, 2).padStart(8), fmt((size * 8) / r.secs / 1e6, 0).padStart(9), fmt(r.maxRssMiB, 0).padStart(13), (Number.isNaN(ratio) ? '-' : fmt(ratio, 1)).padStart(9)].join(' '));
   }
   const extras: Record<string, unknown> = {};
-  for (const [mod, fn] of process.env.OTW_BENCH_STAGES_ONLY === '1' ? [] : [['../collectors/capture/bench.js', 'benchReader'], ['mqtt.js', 'benchMqtt'], ['opcua.js', 'benchOpcua'], ['analyze.js', 'benchAnalyze'], ['pki.js', 'benchPki'], ['api.js', 'benchApi'], ['sink.js', 'benchSink'], ['pubsub.js', 'benchPubsub'], ['process.js', 'benchProcess']] as const) {
+  for (const [mod, fn] of process.env.OTW_BENCH_STAGES_ONLY === '1' ? [] : [['../collectors/capture/bench.js', 'benchReader'], ['mqtt.js', 'benchMqtt'], ['mqttshare.js', 'benchMqttShare'], ['opcua.js', 'benchOpcua'], ['analyze.js', 'benchAnalyze'], ['pki.js', 'benchPki'], ['api.js', 'benchApi'], ['sink.js', 'benchSink'], ['pubsub.js', 'benchPubsub'], ['process.js', 'benchProcess']] as const) {
     const r = await optionalBench(mod, fn);
     if (r) extras[fn] = r;
   }

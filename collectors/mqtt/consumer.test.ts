@@ -249,3 +249,32 @@ describe('MQTT over TLS', () => {
     }
   });
 });
+
+describe('zero-copy delivery (dataAt)', () => {
+  it('gives the same events, offsets included, as data() when each segment sits inside a larger buffer', () => {
+    // A stream with a partial message across segments, an oversize skip, a broken header and resync.
+    const stream = Buffer.concat([
+      connect(5, { properties: { topicAliasMaximum: 4 } }),
+      publish('a/b', 1, 7, Buffer.alloc(300, 1), 5),
+      publish('big', 0, 1, Buffer.alloc(3000, 2), 5),
+      Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      publish('c/d', 2, 8, Buffer.from('x'), 5),
+      publish('spBv1.0/G/NDATA/E', 0, 1, Buffer.from([0x08, 0x01]), 5),
+      publish('e/f', 0, 1, Buffer.from('y'), 5),
+    ]);
+    const viaData = consumer({ maxMessageSize: 2048 });
+    const viaAt = consumer({ maxMessageSize: 2048 });
+    for (let i = 0, frame = 1; i < stream.length; i += 97, frame++) {
+      const seg = stream.subarray(i, Math.min(stream.length, i + 97));
+      viaData.c.data(0, seg, 1, frame * 1000, frame);
+      // The segment at an odd offset of a buffer holding other bytes before and after it.
+      const host = Buffer.alloc(seg.length + 64, 0xee);
+      seg.copy(host, 31);
+      viaAt.c.dataAt(0, host, 31, seg.length, 1, frame * 1000, frame);
+    }
+    viaData.c.end('fin', 2, 0);
+    viaAt.c.end('fin', 2, 0);
+    expect(codes(viaData.ev)).toEqual(expect.arrayContaining(['CONNECT', 'A:truncated', 'M:remaining_length_too_long', 'M:lost_sync', 'PUBLISH']));
+    expect(JSON.stringify(viaAt.ev)).toBe(JSON.stringify(viaData.ev));
+  });
+});

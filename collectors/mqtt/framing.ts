@@ -56,10 +56,16 @@ export class Framer {
 
   /** Feed the next bytes of one direction. */
   data(side: 0 | 1, bytes: Uint8Array): void {
+    this.dataAt(side, bytes, 0, bytes.length);
+  }
+
+  /** Feed the next bytes of one direction, `buf[off, off + len)`, without a view of them. */
+  dataAt(side: 0 | 1, buf: Uint8Array, off: number, len: number): void {
     const s = this.sides[side];
     const base = s.offset;
-    s.offset += bytes.length;
-    this.ingest(side, s, bytes, base);
+    s.offset += len;
+    // Offsets in the stream are `base + index`: with `base - off`, buf[off] is at stream offset `base`.
+    this.ingest(side, s, buf, off, off + len, base - off);
   }
 
   /** `length` bytes lost; false when the stream must be resynchronised. */
@@ -93,13 +99,13 @@ export class Framer {
     return { type: h.ok ? h.value.type : s.pend[0] >> 4, length: h.ok ? h.value.headerLength + h.value.remaining : null, captured: n };
   }
 
-  private ingest(side: 0 | 1, s: Side, bytes: Uint8Array, base: number): void {
-    let pos = 0;
-    const n = bytes.length;
+  /** Frame bytes[start, n); `base` is the stream offset of bytes[0]. */
+  private ingest(side: 0 | 1, s: Side, bytes: Uint8Array, start: number, n: number, base: number): void {
+    let pos = start;
     if (s.skip > 0) {
-      const k = Math.min(s.skip, n);
+      const k = Math.min(s.skip, n - pos);
       s.skip -= k;
-      pos = k;
+      pos += k;
     }
     while (pos < n) {
       if (s.hunting) {

@@ -20,32 +20,35 @@ export interface Pending {
   topic: string | null;
 }
 
-/** Outcome of a response: the request it answers, or the anomaly when there is none. */
-export interface PairOutcome {
-  request: Pending | null;
-  anomaly: AnomalyCode | null;
-}
-
-const NONE: PairOutcome = { request: null, anomaly: null };
-
+/**
+ * Pending requests of one connection, keyed by requester direction and packet id, capped.
+ * Records are pooled: a connection publishing at QoS 1 or 2 would otherwise allocate one per
+ * message. A record returned by `response`, `expire` or `drain` (or evicted by `request`) is
+ * valid until the next call that records a request.
+ */
 export class Pairing {
   /** Key: requester dir * 65536 + packet id; CONNECT uses key -1. Insertion order = age order. */
   readonly pending = new Map<number, Pending>();
   evicted = 0;
+  /** What the last `response` found wrong (a response without its request), or null. */
+  anomaly: AnomalyCode | null = null;
+  /** Records no longer pending, reused by `request`. */
+  private readonly spare: Pending[] = [];
 
   constructor(private readonly cap: number) {}
 
   /**
    * Record a request. Returns the request evicted to make room (the oldest), or null.
-   * A retransmission (same key) replaces the entry in place.
+   * A retransmission (same key) keeps the original entry; a reused id of another type replaces it.
    */
-  request(p: Pending): Pending | null {
-    const key = p.type === T_CONNECT ? -1 : p.dir * 65536 + p.packetId;
+  request(type: number, dir: 0 | 1, packetId: number, qos: number, frame: number, tsSec: number, tsNsec: number, topic: string | null): Pending | null {
+    const key = type === T_CONNECT ? -1 : dir * 65536 + packetId;
     const old = this.pending.get(key);
     if (old !== undefined) {
       // A DUP retransmission keeps the original timing; a new request with a reused id replaces it.
-      if (old.type === p.type) return null;
+      if (old.type === type) return null;
       this.pending.delete(key);
+      this.spare.push(old);
     }
     let evicted: Pending | null = null;
     if (this.pending.size >= this.cap) {
@@ -56,22 +59,45 @@ export class Pairing {
         this.evicted++;
       }
     }
+    let p = this.spare.pop();
+    if (p === undefined) p = { type, dir, packetId, qos, stage: 0, frame, tsSec, tsNsec, topic };
+    else {
+      p.type = type;
+      p.dir = dir;
+      p.packetId = packetId;
+      p.qos = qos;
+      p.stage = 0;
+      p.frame = frame;
+      p.tsSec = tsSec;
+      p.tsNsec = tsNsec;
+      p.topic = topic;
+    }
     this.pending.set(key, p);
+    // The evicted record goes back to the pool only now: the caller reads it first.
+    if (evicted !== null) this.spare.push(evicted);
     return evicted;
   }
 
+  /** Take a pending record out and pool it (it stays readable until the next `request`). */
+  private take(key: number, r: Pending): Pending {
+    this.pending.delete(key);
+    this.spare.push(r);
+    return r;
+  }
+
   /**
-   * Match a response of `type` sent in direction `dir` (0 c2s, 1 s2c) for `packetId`.
-   * `strict`: report a response without its request (only when the connection start was captured).
+   * Match a response of `type` sent in direction `dir` (0 c2s, 1 s2c) for `packetId`: the request
+   * it answers, or null (then `anomaly` says why, when `strict`: only when the connection start
+   * was captured is a response without its request reported).
    */
-  response(type: number, dir: 0 | 1, packetId: number, strict: boolean): PairOutcome {
+  response(type: number, dir: 0 | 1, packetId: number, strict: boolean): Pending | null {
+    this.anomaly = null;
     const other = (dir ^ 1) as 0 | 1;
     switch (type) {
       case T_CONNACK: {
         const r = this.pending.get(-1);
-        if (r === undefined) return strict ? { request: null, anomaly: 'missing_connect' } : NONE;
-        this.pending.delete(-1);
-        return { request: r, anomaly: null };
+        if (r === undefined) return this.miss(strict, 'missing_connect');
+        return this.take(-1, r);
       }
       case T_PUBACK:
       case T_PUBREC:
@@ -79,35 +105,36 @@ export class Pairing {
         const key = other * 65536 + packetId;
         const r = this.pending.get(key);
         const want = type === T_PUBACK ? 0 : type === T_PUBREC ? 0 : 2;
-        if (r === undefined || r.type !== T_PUBLISH || r.stage !== want || (type === T_PUBACK) !== (r.qos === 1)) {
-          return strict ? { request: null, anomaly: 'missing_publish' } : NONE;
+        if (r === undefined || r.type !== T_PUBLISH || r.stage !== want || (type === T_PUBACK) !== (r.qos === 1)) return this.miss(strict, 'missing_publish');
+        if (type === T_PUBREC) {
+          r.stage = 1;
+          return r;
         }
-        if (type === T_PUBREC) r.stage = 1;
-        else this.pending.delete(key);
-        return { request: r, anomaly: null };
+        return this.take(key, r);
       }
       case T_PUBREL: {
         // Sent by the publisher, after PUBREC from the receiver.
-        const key = dir * 65536 + packetId;
-        const r = this.pending.get(key);
-        if (r === undefined || r.type !== T_PUBLISH || r.stage !== 1) return strict ? { request: null, anomaly: 'missing_publish' } : NONE;
+        const r = this.pending.get(dir * 65536 + packetId);
+        if (r === undefined || r.type !== T_PUBLISH || r.stage !== 1) return this.miss(strict, 'missing_publish');
         r.stage = 2;
-        return { request: r, anomaly: null };
+        return r;
       }
       case T_SUBACK:
       case T_UNSUBACK: {
         const reqType = type === T_SUBACK ? T_SUBSCRIBE : T_UNSUBSCRIBE;
         const key = other * 65536 + packetId;
         const r = this.pending.get(key);
-        if (r === undefined || r.type !== reqType) {
-          return strict ? { request: null, anomaly: type === T_SUBACK ? 'missing_subscribe' : 'missing_unsubscribe' } : NONE;
-        }
-        this.pending.delete(key);
-        return { request: r, anomaly: null };
+        if (r === undefined || r.type !== reqType) return this.miss(strict, type === T_SUBACK ? 'missing_subscribe' : 'missing_unsubscribe');
+        return this.take(key, r);
       }
       default:
-        return NONE;
+        return null;
     }
+  }
+
+  private miss(strict: boolean, code: AnomalyCode): null {
+    if (strict) this.anomaly = code;
+    return null;
   }
 
   /** Remove and return requests older than `beforeSec` (oldest first). */
@@ -118,6 +145,7 @@ export class Pairing {
       out.push(p);
       this.pending.delete(k);
     }
+    for (const p of out) this.spare.push(p);
     return out;
   }
 
@@ -128,4 +156,3 @@ export class Pairing {
     return out;
   }
 }
-

@@ -6,7 +6,7 @@
 import sparkplugPayload from 'sparkplug-payload';
 import protoRoot from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { hex } from './properties.js';
-import { decodeTahuScalar, s64 } from './tahu.js';
+import { decodeTahuScalar, s64, type TahuPayload } from './tahu.js';
 
 type SparkplugCodec = NonNullable<ReturnType<typeof sparkplugPayload.get>>;
 const codec = sparkplugPayload.get('spBv1.0') as SparkplugCodec;
@@ -33,10 +33,7 @@ interface LooseMetric {
  * some types in 1.0.3), decode the protobuf message directly and keep the raw oneof values.
  * Throws when the bytes are not a Tahu Payload.
  */
-function decodeLoose(payload: Uint8Array, referenceOnly: boolean): { seq?: unknown; timestamp?: unknown; uuid?: unknown; metrics: LooseMetric[] } {
-  // The direct reader covers scalar metrics (nearly all NDATA/DDATA); it returns null otherwise.
-  const fast = referenceOnly ? null : decodeTahuScalar(payload);
-  if (fast !== null) return fast;
+function decodeLoose(payload: Uint8Array): { seq?: unknown; timestamp?: unknown; uuid?: unknown; metrics: LooseMetric[] } {
   try {
     const d = codec.decodePayload(payload);
     const metrics = (d.metrics ?? []) as LooseMetric[];
@@ -250,6 +247,53 @@ function emptyInfo(t: SparkplugTopic): SparkplugInfo {
   };
 }
 
+/**
+ * decodeSparkplug's work on a payload the direct reader decoded: the same alias learning and
+ * resolution, bdSeq and metric cap as the reference path, on metrics that are already the event's.
+ */
+function resolveFast(t: SparkplugTopic, p: TahuPayload, state: SparkplugState, opts: SparkplugOptions, key: string): SparkplugInfo {
+  const birth = t.msgType === 'NBIRTH' || t.msgType === 'DBIRTH';
+  if (birth) state.reset(key);
+  const table = birth ? undefined : state.table(key);
+  const wantBdSeq = t.msgType === 'NBIRTH' || t.msgType === 'NDEATH';
+  const metrics = p.metrics;
+  let bdSeq: number | null = null;
+  let unresolved = 0;
+  for (let i = 0; i < metrics.length; i++) {
+    const m = metrics[i];
+    const alias = m.alias;
+    if (alias !== null) {
+      if (birth && m.name !== null) state.learn(key, alias, m.name);
+      else if (m.name === null) {
+        const name = table?.get(alias);
+        if (name === undefined) unresolved++;
+        else m.name = name;
+      }
+    }
+    if (wantBdSeq && m.name === 'bdSeq') bdSeq = typeof m.value === 'number' ? m.value : null;
+  }
+  let omitted = 0;
+  if (metrics.length > opts.maxMetrics) {
+    omitted = metrics.length - opts.maxMetrics;
+    metrics.length = opts.maxMetrics;
+  }
+  return {
+    group: t.group,
+    msgType: t.msgType,
+    edgeNode: t.edgeNode,
+    device: t.device,
+    hostId: t.hostId,
+    seq: p.seq,
+    bdSeq,
+    timestamp: p.timestamp,
+    uuid: p.uuid,
+    online: null,
+    metrics,
+    metricsOmitted: omitted,
+    unresolvedAliases: unresolved,
+  };
+}
+
 /** The key of a topic's alias table in SparkplugState: the node, or the node and the device. */
 export function sparkplugKey(t: SparkplugTopic): string {
   return t.device === null ? `${t.group}/${t.edgeNode}` : `${t.group}/${t.edgeNode}/${t.device}`;
@@ -261,10 +305,20 @@ export function sparkplugKey(t: SparkplugTopic): string {
  * `key` is sparkplugKey(t), passed by callers that keep it per topic.
  */
 export function decodeSparkplug(t: SparkplugTopic, payload: Uint8Array, state: SparkplugState, opts: SparkplugOptions, key = sparkplugKey(t)): SparkplugResult {
-  if (t.msgType === 'STATE') return { ok: true, value: stateInfo(t, payload) };
+  return decodeSparkplugAt(t, payload, 0, payload.length, state, opts, key);
+}
+
+/** decodeSparkplug of the payload `b[start, end)`: the direct reader reads it in place, without a view. */
+export function decodeSparkplugAt(t: SparkplugTopic, b: Uint8Array, start: number, end: number, state: SparkplugState, opts: SparkplugOptions, key: string): SparkplugResult {
+  if (t.msgType === 'STATE') return { ok: true, value: stateInfo(t, b.subarray(start, end)) };
+  // The direct reader covers scalar metrics (nearly all NDATA/DDATA) and builds the event's
+  // metrics itself; it returns null for anything the reference must decide.
+  const fast = opts.referenceOnly === true ? null : decodeTahuScalar(b, opts.maxBytes, start, end);
+  if (fast !== null) return { ok: true, value: resolveFast(t, fast, state, opts, key) };
+  const payload = b.subarray(start, end);
   let decoded;
   try {
-    decoded = decodeLoose(payload, opts.referenceOnly === true);
+    decoded = decodeLoose(payload);
   } catch {
     return { ok: false, error: 'sparkplug_payload' };
   }

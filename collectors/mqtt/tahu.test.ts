@@ -7,7 +7,7 @@
 import sparkplugPayload from 'sparkplug-payload';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../test/support/prng.js';
-import { decodeSparkplug, parseSparkplugTopic, SparkplugState, type SparkplugResult, type SparkplugTopic } from './sparkplug.js';
+import { decodeSparkplug, decodeSparkplugAt, parseSparkplugTopic, SparkplugState, type SparkplugResult, type SparkplugTopic } from './sparkplug.js';
 import { decodeTahuScalar } from './tahu.js';
 
 const sp = sparkplugPayload.get('spBv1.0')!;
@@ -158,6 +158,23 @@ describe('direct Tahu reader vs sparkplug-payload', () => {
       for (let k = 0; k < 1 + Math.floor(r() * 4); k++) if (m.length) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
       const [a, b] = both(m);
       expect(a, `mutated ${m.toString('hex')}`).toEqual(b);
+    }
+  });
+
+  it('reads a payload in place inside a larger buffer exactly as on its own, at every truncation', () => {
+    // The MQTT decoder hands over payload = b[start, end) of the segment: bytes after `end` (the next
+    // message) must never be read, whatever the payload's lengths claim.
+    const r = prng(0x1ace);
+    for (let i = 0; i < 150; i++) {
+      const p = randomPayload(r);
+      for (let cut = 0; cut <= p.length; cut += 1 + Math.floor(p.length / 25)) {
+        const part = p.subarray(0, cut);
+        // After the payload: a well-formed metric (Int32 = 1), which a reader running past `end` would add.
+        const host = Buffer.concat([Buffer.from([0x30, 0x12, 0x00]), part, Buffer.from([0x12, 0x04, 0x20, 0x03, 0x50, 0x01])]);
+        const alone = decodeSparkplug(DDATA, part, new SparkplugState(1000), OPTS);
+        const inPlace = decodeSparkplugAt(DDATA, host, 3, 3 + cut, new SparkplugState(1000), OPTS, 'G/E/D');
+        expect(JSON.stringify(inPlace), `cut ${cut} of ${p.toString('hex')}`).toBe(JSON.stringify(alone));
+      }
     }
   });
 });

@@ -14,29 +14,23 @@
  * are the int_value's low 32 bits as signed, and a 64-bit value beyond 2^53 is a decimal string.
  * One correction, made on both paths: Int64 is signed (see value()).
  */
+import { hex } from './properties.js';
+import type { SparkplugMetric } from './sparkplug.js';
 
-/** A metric as decodeSparkplug consumes it (values already JSON-safe where they are scalars). */
-export interface TahuMetric {
-  name?: string;
-  alias?: number | string;
-  type?: string;
-  value: unknown;
-  timestamp?: number | string;
-  isHistorical?: boolean;
-  isTransient?: boolean;
-}
-
+/**
+ * A payload as decodeSparkplug consumes it: its metrics are already the event's metric objects
+ * (values JSON-safe: 64-bit integers beyond 2^53 as decimal strings, non-finite floats as strings,
+ * bytes as capped hex), so the hot path builds each metric once, with one shape.
+ */
 export interface TahuPayload {
-  seq?: number | string;
-  timestamp?: number | string;
-  uuid?: string;
-  metrics: TahuMetric[];
+  seq: number | null;
+  timestamp: number | null;
+  uuid: string | null;
+  metrics: SparkplugMetric[];
 }
 
 /** Sparkplug datatype names by number (sparkplug-payload's decodeType; 0 and unknowns have none). */
 const TYPE_NAMES: (string | undefined)[] = [undefined, 'Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float', 'Double', 'Boolean', 'String', 'DateTime', 'Text', 'UUID', 'DataSet', 'Bytes', 'File', 'Template', 'PropertySet', 'PropertySetList'];
-/** Datatypes whose value is a structure (DataSet, Template, PropertySet, PropertySetList): the reference decodes them. */
-const COMPLEX_TYPES = new Set([16, 19, 20, 21]);
 
 const WT_VARINT = 0;
 const WT_I64 = 1;
@@ -110,6 +104,12 @@ function u64(lo: number, hi: number): number | string {
   return Number.isSafeInteger(n) ? n : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
+/** The unsigned 64-bit value lo/hi when it is a safe integer, else null (what toNum() makes of u64()). */
+function safeU64(lo: number, hi: number): number | null {
+  const n = hi * 4294967296 + lo;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 /** The same bits read as a signed 64-bit value (Long.toSigned). */
 export function s64(lo: number, hi: number): number | string {
   if (hi < 0x80000000) return u64(lo, hi);
@@ -165,8 +165,7 @@ interface MetricFields {
   bytesEnd: number;
 }
 
-function metric(c: Cursor, end: number): TahuMetric | null {
-  const m: TahuMetric = { value: null };
+function metric(c: Cursor, end: number, maxBytes: number): SparkplugMetric | null {
   const f = fields;
   f.intValue = null;
   f.longLo = 0;
@@ -178,6 +177,12 @@ function metric(c: Cursor, end: number): TahuMetric | null {
   f.stringValue = null;
   f.bytesStart = -1;
   f.bytesEnd = -1;
+  // The metric's own fields, last occurrence winning; the object is built once at the end.
+  let name: string | null = null;
+  let alias: number | null = null;
+  let timestamp: number | null = null;
+  let isHistorical = false;
+  let isTransient = false;
   let datatype = 0;
   let isNull = false;
   while (c.pos < end) {
@@ -196,7 +201,7 @@ function metric(c: Cursor, end: number): TahuMetric | null {
     if (wt === WT_LEN) {
       const s = lenField(c, end);
       if (s < 0) return null;
-      if (field === 1) m.name = utf8(c.b, s, c.pos);
+      if (field === 1) name = utf8(c.b, s, c.pos);
       else if (field === 15) f.stringValue = utf8(c.b, s, c.pos);
       else {
         f.bytesStart = s;
@@ -216,23 +221,25 @@ function metric(c: Cursor, end: number): TahuMetric | null {
       // protobufjs reads uint32/bool fields as at most 5 bytes and then skips 5 more blindly: a
       // longer varint there is parsed its own way — leave it to the reference.
       if (c.pos - before > 5 && field !== 2 && field !== 3 && field !== 11) return null;
-      const { lo, hi } = c;
+      const lo = c.lo;
+      const hi = c.hi;
       switch (field) {
+        // alias and timestamp are uint64: beyond 2^53 the event has null (jsonSafe gives a string, toNum null).
         case 2:
-          m.alias = u64(lo, hi);
+          alias = safeU64(lo, hi);
           break;
         case 3:
-          m.timestamp = u64(lo, hi);
+          timestamp = safeU64(lo, hi);
           break;
         case 4:
           datatype = lo; // uint32: the low 32 bits
           break;
         // Booleans: protobufjs reads them as uint32 !== 0, so only the low 32 bits count.
         case 5:
-          m.isHistorical = lo !== 0;
+          isHistorical = lo !== 0;
           break;
         case 6:
-          m.isTransient = lo !== 0;
+          isTransient = lo !== 0;
           break;
         case 7:
           isNull = lo !== 0;
@@ -251,9 +258,17 @@ function metric(c: Cursor, end: number): TahuMetric | null {
       }
     }
   }
-  if (COMPLEX_TYPES.has(datatype)) return null;
-  m.type = TYPE_NAMES[datatype];
-  m.value = isNull ? null : value(datatype, f, c.b);
+  if (datatype === 16 || datatype === 19 || datatype === 20 || datatype === 21) return null; // complex: the reference decodes it
+  // The event's metric, fields in the order decodeSparkplug writes them (name may be resolved there).
+  const m: SparkplugMetric = {
+    name,
+    alias,
+    datatype: TYPE_NAMES[datatype] ?? null,
+    value: isNull ? null : value(datatype, f, c.b, maxBytes),
+    timestamp,
+  };
+  if (isHistorical) m.isHistorical = true;
+  if (isTransient) m.isTransient = true;
   return m;
 }
 
@@ -261,8 +276,9 @@ function metric(c: Cursor, end: number): TahuMetric | null {
  * sparkplug-payload's getValue for the scalar datatypes, with one correction: Int64 is signed
  * (sparkplug-payload 1.0.3 means to call Long.toSigned() but its `instanceof` check fails against
  * protobufjs's Long, so -1 came out as 18446744073709551615; sparkplug.ts corrects its output too).
+ * Made JSON-safe as jsonSafe() would: non-finite floats as strings, bytes as hex capped at `maxBytes`.
  */
-function value(datatype: number, f: MetricFields, b: Uint8Array): unknown {
+function value(datatype: number, f: MetricFields, b: Uint8Array, maxBytes: number): unknown {
   switch (datatype) {
     case 1:
     case 2:
@@ -278,9 +294,9 @@ function value(datatype: number, f: MetricFields, b: Uint8Array): unknown {
     case 13:
       return f.hasLong ? u64(f.longLo, f.longHi) : null;
     case 9:
-      return f.floatValue;
+      return finite(f.floatValue);
     case 10:
-      return f.doubleValue;
+      return finite(f.doubleValue);
     case 11:
       return f.booleanValue;
     case 12:
@@ -289,18 +305,24 @@ function value(datatype: number, f: MetricFields, b: Uint8Array): unknown {
       return f.stringValue;
     case 17:
     case 18:
-      return f.bytesStart < 0 ? null : b.subarray(f.bytesStart, f.bytesEnd);
+      return f.bytesStart < 0 ? null : hex(b, f.bytesStart, f.bytesEnd, maxBytes);
     default:
       return null;
   }
 }
 
+/** NaN and ±Infinity have no JSON form: they are written as strings (jsonSafe's rule). */
+function finite(v: number | null): number | string | null {
+  return v === null || Number.isFinite(v) ? v : String(v);
+}
+
 /**
  * Decode a Tahu Payload when every metric is scalar; null when the reference decoder must decide
- * (complex values, unusual encodings, or bytes that may not be a Payload at all).
+ * (complex values, unusual encodings, or bytes that may not be a Payload at all). Bytes values are
+ * shown as hex of at most `maxBytes` bytes. The payload is `payload[start, end)`.
  */
-export function decodeTahuScalar(payload: Uint8Array): TahuPayload | null {
-  const out = decodePayload(payload);
+export function decodeTahuScalar(payload: Uint8Array, maxBytes = 32, start = 0, end = payload.length): TahuPayload | null {
+  const out = decodePayload(payload, start, end, maxBytes);
   // The shared cursors must not keep the caller's buffer alive.
   top.b = EMPTY;
   sub.b = EMPTY;
@@ -309,13 +331,16 @@ export function decodeTahuScalar(payload: Uint8Array): TahuPayload | null {
 
 const EMPTY = new Uint8Array(0);
 
-function decodePayload(payload: Uint8Array): TahuPayload | null {
+/** The payload is b[start, end): read in place, no view of it is made. */
+function decodePayload(b: Uint8Array, start: number, end: number, maxBytes: number): TahuPayload | null {
   const c = top;
-  c.b = payload;
-  c.pos = 0;
-  sub.b = payload;
-  const end = payload.length;
-  const out: TahuPayload = { metrics: [] };
+  c.b = b;
+  c.pos = start;
+  sub.b = b;
+  let seq: number | null = null;
+  let timestamp: number | null = null;
+  let uuid: string | null = null;
+  const metrics: SparkplugMetric[] = [];
   while (c.pos < end) {
     if (!c.varint(end) || c.hi !== 0) return null;
     const field = c.lo >>> 3;
@@ -323,20 +348,20 @@ function decodePayload(payload: Uint8Array): TahuPayload | null {
     if (field === 0) return null;
     if (field === 1 || field === 3) {
       if (wt !== WT_VARINT || !c.varint(end)) return null;
-      if (field === 1) out.timestamp = u64(c.lo, c.hi);
-      else out.seq = u64(c.lo, c.hi);
+      if (field === 1) timestamp = safeU64(c.lo, c.hi);
+      else seq = safeU64(c.lo, c.hi);
     } else if (field === 2 || field === 4) {
       if (wt !== WT_LEN) return null;
       const s = lenField(c, end);
       if (s < 0) return null;
-      if (field === 4) out.uuid = utf8(payload, s, c.pos);
+      if (field === 4) uuid = utf8(b, s, c.pos);
       else {
         sub.pos = s;
-        const m = metric(sub, c.pos);
+        const m = metric(sub, c.pos, maxBytes);
         if (m === null) return null;
-        out.metrics.push(m);
+        metrics.push(m);
       }
     } else if ((field === 5 && wt !== WT_LEN) || !skip(c, wt, end)) return null; // body (5), extensions: not reported
   }
-  return out;
+  return { seq, timestamp, uuid, metrics };
 }

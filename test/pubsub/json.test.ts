@@ -4,7 +4,9 @@
  * field values in the reversible (1.04 `Type`/`Body`, 1.05 `UaType`/`Value`) and non-reversible forms.
  */
 import { describe, expect, it } from 'vitest';
+import { looksLikePubsubJson } from '../../collectors/pubsub/json.js';
 import { mayBePubsub, PubsubDecoder } from '../../collectors/pubsub/index.js';
+import { prng } from '../support/prng.js';
 
 const enc = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -105,5 +107,40 @@ describe('JSON NetworkMessages (§7.2.5.3)', () => {
     expect(mayBePubsub('a/b', enc({ t: 1 }))).toBe(false);
     expect(mayBePubsub('a/b', Buffer.from('12.5 degrees'))).toBe(false);
     expect(mayBePubsub('a/b', Buffer.from([0x11, 0x05, 0x01, 0x02, 0x00, 0x01, 0x00, 0x00]))).toBe(true);
+  });
+
+  it('looksLikePubsubJson finds a marker at every position and parity, and nothing else', () => {
+    // The plain definition the hot-path scan must equal: a JSON start, then a marker whose first
+    // byte is in [first byte, stop - 9) and whose bytes lie within the first 4 KiB of the payload.
+    const markers = ['"MessageType"', '"Payload"', '"Messages"'].map((m) => Buffer.from(m));
+    const reference = (b: Buffer, start: number, stop: number): boolean => {
+      let i = start;
+      while (i < stop && ' \n\r\t'.includes(String.fromCharCode(b[i]))) i++;
+      if (i >= stop || (b[i] !== 0x7b && b[i] !== 0x5b)) return false;
+      const end = Math.min(stop, start + 4096);
+      for (let k = i; k < end - 8; k++) if (markers.some((m) => k + m.length <= end && b.subarray(k, k + m.length).equals(m))) return true;
+      return false;
+    };
+    const r = prng(0x15c0);
+    const alphabet = Buffer.from('{["MPessagPayloadTy :,\n 0');
+    let hits = 0;
+    for (let n = 0; n < 20000; n++) {
+      const len = 1 + Math.floor(r() * 40);
+      const b = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) b[i] = alphabet[Math.floor(r() * alphabet.length)];
+      if (r() < 0.7) b[0] = r() < 0.5 ? 0x7b : 0x5b;
+      if (r() < 0.5) markers[Math.floor(r() * 3)].copy(b, Math.floor(r() * len));
+      const start = r() < 0.3 ? Math.floor(r() * 3) : 0;
+      const stop = Math.max(start, len - (r() < 0.3 ? Math.floor(r() * 3) : 0));
+      const want = reference(b, start, stop);
+      if (want) hits++;
+      const got = looksLikePubsubJson(b, start, stop);
+      if (got !== want) expect(got, `${b.toString('latin1')} [${start}, ${stop})`).toBe(want);
+    }
+    expect(hits).toBeGreaterThan(2000);
+    // Past the first 4 KiB a marker no longer counts.
+    const big = Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(5000, 0x61), Buffer.from('","Payload":1}')]);
+    expect(looksLikePubsubJson(big)).toBe(false);
+    expect(looksLikePubsubJson(Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(4076, 0x61), Buffer.from('","Payload":1}')]))).toBe(true);
   });
 });
