@@ -20,7 +20,7 @@ import { PubsubRules } from './pubsub.js';
 import type { WireInventory } from '../pki/wirecheck.js';
 import { RULES } from './rules.js';
 import { SparkplugRules, type SparkplugInfo } from './sparkplug.js';
-import { flowKey } from './util.js';
+import { eventSeconds, flowKey } from './util.js';
 
 export type BaselineMode = 'learn' | 'detect' | 'off';
 
@@ -86,7 +86,9 @@ export class Analyzer {
     this.events++;
     if (this.firstTs === null) this.firstTs = ev.ts;
     this.lastTs = ev.ts;
-    this.inventory.event(ev);
+    // Parsed once here: the rules' tsSeconds(ev.ts) then answer from its cache.
+    const t = eventSeconds(ev.ts);
+    this.inventory.event(ev, t);
     this.matrix.event(ev);
     if (ev.proto === 'mqtt') {
       if (ev.type === 'PUBLISH') {

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { FlowRef } from '../collectors/types.js';
 import type { AnalyzerConfig } from './config.js';
 import { rule } from './rules.js';
-import { severityRank, type Finding, type Severity } from './types.js';
+import { severityRank, type Finding, type RuleDef, type Severity } from './types.js';
+import { laterTs, tsSeconds } from './util.js';
 
 /** Stable finding id: the first 16 hex digits of SHA-256(rule NUL subject). */
 export function findingId(ruleId: string, subject: string): string {
@@ -30,10 +31,24 @@ export interface RaiseInput {
   count?: number;
 }
 
+/** A finding with its first and last capture seconds (compared as numbers; NaN: compare the strings). */
+interface Entry {
+  f: Finding;
+  firstT: number;
+  lastT: number;
+}
+
+/** Per rule: its findings by subject and what `raise` needs of its definition, looked up once. */
+interface RuleSlot {
+  bySubject: Map<string, Entry>;
+  override: Severity | undefined;
+  def: RuleDef;
+}
+
 export class FindingSet {
   private readonly byId = new Map<string, Finding>();
-  /** rule NUL subject → finding: spares the hash on repeated occurrences (the hot case). */
-  private readonly byKey = new Map<string, Finding>();
+  /** rule → subject → finding: spares the hash (and the key string) on repeated occurrences, the hot case. */
+  private readonly byRule = new Map<string, RuleSlot>();
   private readonly disabled: Set<string>;
   /** Findings not created because of `maxFindings`. */
   dropped = 0;
@@ -49,19 +64,23 @@ export class FindingSet {
   }
 
   raise(ruleId: string, r: RaiseInput): Finding | null {
-    if (this.disabled.has(ruleId)) return null;
-    const key = ruleId + '\0' + r.subject;
-    let f = this.byKey.get(key);
-    const sevOverride = this.cfg.severity[ruleId];
-    const sev = sevOverride ?? r.severity ?? rule(ruleId).severity;
-    if (!f) {
+    let slot = this.byRule.get(ruleId);
+    if (slot === undefined) {
+      if (this.disabled.has(ruleId)) return null;
+      slot = { bySubject: new Map(), override: this.cfg.severity[ruleId], def: rule(ruleId) };
+      this.byRule.set(ruleId, slot);
+    }
+    let e = slot.bySubject.get(r.subject);
+    const sev = slot.override ?? r.severity ?? slot.def.severity;
+    const t = tsSeconds(r.ts) || NaN;
+    if (e === undefined) {
       if (this.byId.size >= this.cfg.maxFindings) {
         this.dropped++;
         return null;
       }
-      const def = rule(ruleId);
+      const def = slot.def;
       const id = findingId(ruleId, r.subject);
-      f = {
+      const nf: Finding = {
         id,
         rule: ruleId,
         severity: sev,
@@ -79,14 +98,22 @@ export class FindingSet {
         standards: [...def.standards],
         details: {},
       };
-      this.byId.set(id, f);
-      this.byKey.set(key, f);
+      e = { f: nf, firstT: t, lastT: t };
+      this.byId.set(id, nf);
+      slot.bySubject.set(r.subject, e);
     }
+    const f = e.f;
     this.changed.add(f);
     f.count += r.count ?? 1;
-    if (r.ts < f.firstSeen) f.firstSeen = r.ts;
-    if (r.ts > f.lastSeen) f.lastSeen = r.ts;
-    if (severityRank(sev) > severityRank(f.severity)) {
+    if (laterTs(e.firstT, f.firstSeen, t, r.ts)) {
+      f.firstSeen = r.ts;
+      e.firstT = t;
+    }
+    if (laterTs(t, r.ts, e.lastT, f.lastSeen)) {
+      f.lastSeen = r.ts;
+      e.lastT = t;
+    }
+    if (sev !== f.severity && severityRank(sev) > severityRank(f.severity)) {
       f.severity = sev;
       if (r.title) f.title = r.title;
     }
@@ -95,6 +122,36 @@ export class FindingSet {
     if (f.evidence.length < this.cfg.maxEvidence) f.evidence.push({ ts: r.ts, flow: r.flow ?? null, frame: r.frame ?? null, type: r.type, detail: typeof r.detail === 'function' ? r.detail() : r.detail });
     else f.evidenceDropped++;
     return f;
+  }
+
+  /**
+   * One more occurrence of `f` at `ts`, when that is all `raise` would do with it: the caller
+   * knows that its severity, assets and details would not change, and its evidence is full (the
+   * occurrence only counts as dropped evidence). False otherwise: the caller raises. Spares the
+   * repeated occurrences of a frequent finding building their input.
+   */
+  again(f: Finding, ts: string): boolean {
+    if (f.evidence.length < this.cfg.maxEvidence) return false;
+    const e = this.byRule.get(f.rule)?.bySubject.get(f.subject);
+    if (e === undefined || e.f !== f) return false;
+    const t = tsSeconds(ts) || NaN;
+    this.changed.add(f);
+    f.count++;
+    if (laterTs(e.firstT, f.firstSeen, t, ts)) {
+      f.firstSeen = ts;
+      e.firstT = t;
+    }
+    if (laterTs(t, ts, e.lastT, f.lastSeen)) {
+      f.lastSeen = ts;
+      e.lastT = t;
+    }
+    f.evidenceDropped++;
+    return true;
+  }
+
+  /** The severity `raise` gives a rule's findings when the caller asks for `severity` (the configured override wins). */
+  severityOf(ruleId: string, severity: Severity): Severity {
+    return this.cfg.severity[ruleId] ?? severity;
   }
 
   get(id: string): Finding | undefined {

@@ -5,7 +5,7 @@
  */
 import type { DecodeEvent } from '../collectors/types.js';
 import type { FlowRecord } from '../collectors/net/flow.js';
-import { capAdd, CappedMap } from './util.js';
+import { capAdd, CappedMap, laterTs, tsSeconds } from './util.js';
 
 export type Role =
   | 'mqtt-broker'
@@ -50,21 +50,40 @@ const NO_MAC = '00:00:00:00:00:00';
 const MAX_IDENTITIES = 64;
 const MAX_PORTS = 32;
 
+/**
+ * Capture seconds of an asset's first and last time seen, beside the strings: the hot path
+ * compares numbers (string comparisons of the decoders' time strings go through V8's runtime).
+ * NaN when the string is not a timestamp; then the strings are compared.
+ */
+interface Span {
+  first: number;
+  last: number;
+}
+
 interface FlowAssets {
   client: Asset | undefined;
   server: Asset | undefined;
+  cs: Span | undefined;
+  ss: Span | undefined;
 }
 
 export class Inventory {
   readonly assets: CappedMap<string, Asset>;
   /** Both ends of a flow, per FlowRef object (decoders reuse one per connection): the hot path skips the lookups. */
   private readonly byFlow = new WeakMap<object, FlowAssets>();
+  private readonly spans = new Map<Asset, Span>();
+  private lastFlow: object | null = null;
+  private lastFa: FlowAssets | undefined = undefined;
 
   constructor(maxAssets: number) {
     this.assets = new CappedMap(maxAssets);
   }
 
-  touch(ip: string, ts: string): Asset | undefined {
+  touch(ip: string, ts: string, t = tsSeconds(ts)): Asset | undefined {
+    return this.touchSpan(ip, ts, t === 0 ? NaN : t)?.a;
+  }
+
+  private touchSpan(ip: string, ts: string, t: number): { a: Asset; s: Span } | undefined {
     if (isGroupAddress(ip)) return undefined;
     const a = this.assets.obtain(ip, () => ({
       ip,
@@ -78,25 +97,38 @@ export class Inventory {
       messages: 0,
       mac: null,
     }));
-    if (a) {
-      if (ts > a.lastSeen) a.lastSeen = ts;
-      if (ts < a.firstSeen) a.firstSeen = ts;
+    if (!a) return undefined;
+    let s = this.spans.get(a);
+    if (s === undefined) this.spans.set(a, (s = { first: t, last: t }));
+    if (laterTs(t, ts, s.last, a.lastSeen)) {
+      a.lastSeen = ts;
+      s.last = t;
     }
-    return a;
+    if (laterTs(s.first, a.firstSeen, t, ts)) {
+      a.firstSeen = ts;
+      s.first = t;
+    }
+    return { a, s };
   }
 
   identity(a: Asset | undefined, id: string): void {
     if (a && !capAdd(a.identities, id, MAX_IDENTITIES)) a.identitiesDropped++;
   }
 
-  /** Account one event: both ends, roles from the protocol, identities from its fields. */
-  event(ev: DecodeEvent): void {
+  /**
+   * Account one event: both ends, roles from the protocol, identities from its fields. `t` is
+   * the event's capture seconds (`eventSeconds(ev.ts)`, NaN when not a timestamp).
+   */
+  event(ev: DecodeEvent, t = tsSeconds(ev.ts) || NaN): void {
     const f = ev.flow;
     const ts = ev.ts;
-    let fa = this.byFlow.get(f);
+    // Consecutive events mostly share a connection (several messages per segment): ask the WeakMap only on a change.
+    let fa = f === this.lastFlow ? this.lastFa : this.byFlow.get(f);
     const proto = ev.proto;
     if (fa === undefined) {
-      fa = { client: this.touch(f.src, ts), server: this.touch(f.dst, ts) };
+      const c = this.touchSpan(f.src, ts, t);
+      const sv = this.touchSpan(f.dst, ts, t);
+      fa = { client: c?.a, server: sv?.a, cs: c?.s, ss: sv?.s };
       this.byFlow.set(f, fa);
       const { client, server } = fa;
       client?.protocols.add(proto);
@@ -114,9 +146,17 @@ export class Inventory {
         server?.roles.add('pubsub-subscriber');
       }
     }
-    const { client, server } = fa;
-    if (client && ts > client.lastSeen) client.lastSeen = ts;
-    if (server && ts > server.lastSeen) server.lastSeen = ts;
+    this.lastFlow = f;
+    this.lastFa = fa;
+    const { client, server, cs, ss } = fa;
+    if (cs !== undefined && laterTs(t, ts, cs.last, client!.lastSeen)) {
+      client!.lastSeen = ts;
+      cs.last = t;
+    }
+    if (ss !== undefined && laterTs(t, ts, ss.last, server!.lastSeen)) {
+      server!.lastSeen = ts;
+      ss.last = t;
+    }
     if (ev.dir === 'c2s') {
       if (client) client.messages++;
     } else if (server) server.messages++;
@@ -168,10 +208,20 @@ export class Inventory {
   /** A flow record of a watched protocol: both ends are assets even when no message was decoded. */
   flow(r: FlowRecord): void {
     if (!r.app) return; // only the protocols otwatch watches make assets
-    const client = this.touch(r.flow.src, r.start);
-    const server = this.touch(r.flow.dst, r.start);
-    if (client && r.end > client.lastSeen) client.lastSeen = r.end;
-    if (server && r.end > server.lastSeen) server.lastSeen = r.end;
+    const start = tsSeconds(r.start) || NaN;
+    const end = tsSeconds(r.end) || NaN;
+    const c = this.touchSpan(r.flow.src, r.start, start);
+    const sv = this.touchSpan(r.flow.dst, r.start, start);
+    const client = c?.a;
+    const server = sv?.a;
+    if (c && laterTs(end, r.end, c.s.last, c.a.lastSeen)) {
+      c.a.lastSeen = r.end;
+      c.s.last = end;
+    }
+    if (sv && laterTs(end, r.end, sv.s.last, sv.a.lastSeen)) {
+      sv.a.lastSeen = r.end;
+      sv.s.last = end;
+    }
     if (server) capAdd(server.serverPorts, r.flow.dport, MAX_PORTS);
     // Each end's own source MAC (never the destination MAC of the other's frames: that is a router's when routed).
     // All zeros is no address (loopback captures, some tunnels).

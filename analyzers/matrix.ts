@@ -83,13 +83,18 @@ export class Matrix {
 
   /** Usages already found, per FlowRef object and name+role: the hot path skips building keys. */
   private readonly byFlow = new WeakMap<object, Record<Usage['role'], Map<string, Usage>>>();
+  private lastFlow: object | null = null;
+  private lastRoles: Record<Usage['role'], Map<string, Usage>> | undefined = undefined;
 
   private use(map: CappedMap<string, Usage>, name: string, ev: DecodeEvent, peer: string, role: Usage['role']): void {
-    let roles = this.byFlow.get(ev.flow);
+    let roles = ev.flow === this.lastFlow ? this.lastRoles : this.byFlow.get(ev.flow);
     if (roles === undefined) {
       roles = { publisher: new Map(), subscriber: new Map(), reader: new Map(), writer: new Map(), caller: new Map() };
       this.byFlow.set(ev.flow, roles);
     }
+    // Consecutive messages mostly share a connection: the WeakMap is asked only on a change.
+    this.lastFlow = ev.flow;
+    this.lastRoles = roles;
     const local = roles[role];
     let u = local.get(name);
     if (u === undefined) {

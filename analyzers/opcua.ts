@@ -5,6 +5,7 @@
  */
 import type { DecodeEvent } from '../collectors/types.js';
 import type { RuleContext } from './context.js';
+import { severityRank, type Finding } from './types.js';
 import { clip, CappedMap, flowKey, serverOf, tsSeconds } from './util.js';
 
 const POLICY_PREFIX = 'http://opcfoundation.org/UA/SecurityPolicy#';
@@ -28,6 +29,8 @@ function policyName(uri: unknown): string | null {
 
 export class OpcuaRules {
   private readonly flows: CappedMap<string, FlowState>;
+  /** Per connection (FlowRef object): its server's security-policy-none finding, once high. */
+  private readonly noneHigh = new WeakMap<object, Finding>();
 
   constructor(private readonly ctx: RuleContext) {
     this.flows = new CappedMap(ctx.cfg.maxKeysPerMap);
@@ -85,7 +88,10 @@ export class OpcuaRules {
     if (typeof svc !== 'string') return;
     const fs = this.ctx.findings;
     if (ev.dir === 'c2s' && ev.securityPolicy === POLICY_NONE_URI && svc.endsWith('Request') && !DISCOVERY.has(svc)) {
-      fs.raise('opcua.security-policy-none', {
+      // Every request of such a channel repeats the finding: once it is high, only count.
+      const known = this.noneHigh.get(ev.flow);
+      if (known !== undefined && fs.again(known, ev.ts)) return this.session(ev, svc);
+      const f = fs.raise('opcua.security-policy-none', {
         subject: serverOf(ev.flow),
         ts: ev.ts,
         flow: ev.flow,
@@ -96,7 +102,13 @@ export class OpcuaRules {
         detail: () => `${svc} over SecurityPolicy None from ${ev.flow.src}`,
         assets: [ev.flow.src, ev.flow.dst],
       });
+      if (f !== null && severityRank(f.severity) >= severityRank(fs.severityOf('opcua.security-policy-none', 'high'))) this.noneHigh.set(ev.flow, f);
     }
+    this.session(ev, svc);
+  }
+
+  /** The services that carry session state of this module. */
+  private session(ev: DecodeEvent, svc: string): void {
     if (svc === 'ActivateSessionRequest') this.activate(ev);
     else if (svc === 'ActivateSessionResponse') this.activated(ev);
     else if (svc === 'CreateSessionRequest') {

@@ -26,6 +26,16 @@ interface StreamState {
   devices: Set<string>;
 }
 
+/** A node's name and its stream state on one connection. */
+interface NodeSlot {
+  node: string;
+  c2s: StreamState | null;
+  s2c: StreamState | null;
+}
+
+/** The value of the maps used as sets (one function, not a closure per event). */
+const yes = (): true => true;
+
 /** Seconds within which an NDEATH with the same bdSeq is a forwarded copy, not a new death. */
 const COPY_WINDOW_SEC = 10;
 
@@ -53,19 +63,24 @@ export class SparkplugRules {
   }
 
   connect(ev: DecodeEvent): void {
-    this.connectSeen.obtain(flowKey(ev.flow), () => true);
+    this.connectSeen.obtain(flowKey(ev.flow), yes);
   }
 
   /** Per FlowRef object and node: the node's name and its stream state on that connection. */
-  private readonly byFlow = new WeakMap<object, Map<string, { node: string; c2s: StreamState | null; s2c: StreamState | null }>>();
+  private readonly byFlow = new WeakMap<object, Map<string, NodeSlot>>();
+  private lastFlow: object | null = null;
+  private lastLocal: Map<string, NodeSlot> | undefined = undefined;
 
   publish(ev: DecodeEvent, sp: SparkplugInfo): void {
     if (sp.group === null || sp.edgeNode === null) return; // STATE
-    let local = this.byFlow.get(ev.flow);
+    let local = ev.flow === this.lastFlow ? this.lastLocal : this.byFlow.get(ev.flow);
     if (local === undefined) {
       local = new Map();
       this.byFlow.set(ev.flow, local);
     }
+    // Consecutive messages mostly share a connection: the WeakMap is asked only on a change.
+    this.lastFlow = ev.flow;
+    this.lastLocal = local;
     const nk = sp.edgeNode + '\0' + sp.group;
     let cached = local.get(nk);
     if (cached === undefined) {
@@ -74,7 +89,7 @@ export class SparkplugRules {
     }
     const node = cached.node;
     const t = sp.msgType;
-    if (ev.dir === 'c2s') this.direct.obtain(node, () => true);
+    if (ev.dir === 'c2s') this.direct.obtain(node, yes);
     else if (this.direct.has(node)) {
       // A forwarded copy of a node we see directly: only deaths (will messages) come from the broker.
       if (t === 'NDEATH') this.death(ev, sp, node);

@@ -7,16 +7,33 @@ let lastTs = '';
 let lastTsVal = 0;
 
 /**
- * Seconds since the epoch of a decode-contract timestamp (`YYYY-MM-DDTHH:MM:SS.ffffffZ`). The
- * whole-second part is cached: consecutive events mostly share it, and Date.parse is the cost.
+ * Seconds since the epoch of a decode-contract timestamp (`YYYY-MM-DDTHH:MM:SS.ffffffZ`); 0 when
+ * it is not one. The whole-second part is cached: consecutive events mostly share it, and
+ * Date.parse is the cost.
  */
 export function tsSeconds(ts: string): number {
   // Several rules ask for the same event's time: the same string object answers at once.
   if (ts === lastTs) return lastTsVal;
-  if (lastSecKey.length !== 19 || !ts.startsWith(lastSecKey)) {
+  const v = eventSeconds(ts);
+  return v === v ? v : 0;
+}
+
+/**
+ * `tsSeconds` for an event's time string seen for the first time, NaN when it is not a
+ * timestamp. Why not `===` or `startsWith`: the decoders build the string by concatenation, and
+ * V8 compares such (cons) strings in its runtime, ~0.1 µs a comparison; `charCodeAt` reads them
+ * directly. The engine calls it once per event, so that the rules' `tsSeconds(ev.ts)` (the same
+ * string object) and their time comparisons, on numbers, are cheap.
+ */
+export function eventSeconds(ts: string): number {
+  const k = lastSecKey;
+  let same = ts.length >= 19 && k.length === 19;
+  // Seconds first: they differ most often.
+  for (let i = 18; same && i >= 0; i--) if (ts.charCodeAt(i) !== k.charCodeAt(i)) same = false;
+  if (!same) {
     const key = ts.slice(0, 19);
     const v = Date.parse(key + 'Z');
-    if (Number.isNaN(v)) return 0;
+    if (Number.isNaN(v)) return NaN;
     lastSecKey = key;
     lastSecVal = v / 1000;
   }
@@ -34,10 +51,33 @@ export function tsSeconds(ts: string): number {
   return (lastTsVal = lastSecVal + frac);
 }
 
-/** `ip:port` of the server side of a flow (flows in events are client → server). */
-export function serverOf(f: FlowRef): string {
-  return endpoint(f.dst, f.dport);
+/**
+ * True when time string `ts` (capture seconds `t`) is later than `cur` (seconds `curT`): numbers
+ * are compared when both parsed (NaN when not), otherwise the strings, as before.
+ */
+export function laterTs(t: number, ts: string, curT: number, cur: string): boolean {
+  return t === t && curT === curT ? t > curT : ts > cur;
 }
+
+const servers = new WeakMap<FlowRef, string>();
+
+/**
+ * `ip:port` of the server side of a flow (flows in events are client → server), cached per
+ * FlowRef object (one per connection): several rules ask for it on every event.
+ */
+export function serverOf(f: FlowRef): string {
+  // Several rules ask in a row for the same event's flow: a one-entry cache before the WeakMap.
+  if (f === lastServerFlow) return lastServer;
+  let s = servers.get(f);
+  if (s === undefined) {
+    s = endpoint(f.dst, f.dport);
+    servers.set(f, s);
+  }
+  lastServerFlow = f;
+  return (lastServer = s);
+}
+let lastServerFlow: FlowRef | null = null;
+let lastServer = '';
 
 export function endpoint(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -47,13 +87,17 @@ const flowKeys = new WeakMap<FlowRef, string>();
 
 /** A string key for a flow, cached per FlowRef object (decoders reuse them per connection). */
 export function flowKey(f: FlowRef): string {
+  if (f === lastKeyFlow) return lastKey;
   let k = flowKeys.get(f);
   if (k === undefined) {
     k = `${f.src}|${f.sport}|${f.dst}|${f.dport}${f.vlan && f.vlan.length ? '|' + f.vlan.join('.') : ''}`;
     flowKeys.set(f, k);
   }
-  return k;
+  lastKeyFlow = f;
+  return (lastKey = k);
 }
+let lastKeyFlow: FlowRef | null = null;
+let lastKey = '';
 
 /** Truncate a wire string for output, keeping its original length visible. */
 export function clip(s: unknown, max = 80): string {

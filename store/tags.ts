@@ -72,10 +72,12 @@ export function writeTags(db: Database.Database, tags: Iterable<Tag>, historyPoi
   const older = db.prepare('UPDATE tags SET first_seen = min(first_seen, ?), updates = updates + ?, writer = ? WHERE id = ?');
   let n = 0;
   db.transaction(() => {
+    // A store without tags (the first run) has nothing to merge: no lookup per tag.
+    const empty = db.prepare('SELECT 1 FROM tags LIMIT 1').get() === undefined;
     for (const t of tags) {
       if (t.updates === 0 && t.writer === null) continue;
       const id = tagId(t.key);
-      const old = get.get(id) as Row | undefined;
+      const old = empty ? undefined : (get.get(id) as Row | undefined);
       const oldWriter = old ? parse<{ ts?: string } | null>(old.writer, null) : null;
       const writer = t.writer && (!oldWriter?.ts || t.writer.ts >= oldWriter.ts) ? t.writer : oldWriter;
       if (old && (old.last_seen as string) > t.lastSeen) {

@@ -5,6 +5,7 @@
  * `historyPoints` points, oldest dropped). New tags beyond `maxTags` are refused and counted.
  */
 import type { ProcessConfig } from './config.js';
+import { laterTs, tsSeconds } from '../util.js';
 
 export type TagSource = 'sparkplug' | 'opcua' | 'pubsub' | 'mqtt-json';
 
@@ -34,6 +35,8 @@ export interface Tag {
   serverTs: string | null;
   firstSeen: string;
   lastSeen: string;
+  /** `lastSeen` in capture seconds (NaN when not a timestamp): the hot path compares numbers, not strings. */
+  lastT: number;
   asset: string | null;
   writer: TagWriter | null;
   updates: number;
@@ -96,7 +99,7 @@ export class TagTable {
     }
     const t: Tag = {
       key, source, path, value: null, num: null, type: null, quality: null, sourceTs: null, serverTs: null,
-      firstSeen: ts, lastSeen: ts, asset: null, writer: null, updates: 0, fromPublisher: false,
+      firstSeen: ts, lastSeen: ts, lastT: tsSeconds(ts) || NaN, asset: null, writer: null, updates: 0, fromPublisher: false,
       srcT: null, histT: [], histV: [], links: this.linksOf.get(key),
     };
     this.tags.set(key, t);
@@ -109,7 +112,11 @@ export class TagTable {
     tag.num = numeric(value);
     if (type !== null) tag.type = type;
     tag.quality = quality;
-    if (ts > tag.lastSeen) tag.lastSeen = ts;
+    const tn = t || NaN;
+    if (laterTs(tn, ts, tag.lastT, tag.lastSeen)) {
+      tag.lastSeen = ts;
+      tag.lastT = tn;
+    }
     tag.updates++;
     if (tag.num === null) return;
     const n = tag.histT.length;
