@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CaptureReader, CaptureError } from '../../collectors/capture/reader.js';
 import { writeCapture } from '../../collectors/capture/writer.js';
 import { CORPUS, prng } from './helpers.js';
+import { fuzzCount, fuzzSeed, fuzzTimeout } from '../support/fuzzenv.js';
 
 function seeds(): Uint8Array[] {
   const small = ['suricata-verify/mqtt31-pub-qos1__input.pcap', 'nDPI/cfgs__default__pcap__mqtt.pcap', 'icsnpp-opcua-binary/open62541_client-server-getEndpoints.pcap'];
@@ -92,11 +93,12 @@ function feed(input: Uint8Array, rnd: () => number): string {
 }
 
 describe('fuzz: random and mutated inputs', () => {
-  it('120k inputs: only CaptureError escapes, bounded carry, consistent summaries', () => {
-    const rnd = prng(0xc0ffee);
+  const N = fuzzCount(120_000);
+  const SEED = fuzzSeed(0xc0ffee);
+  it(`${N} inputs (seed ${SEED}): only CaptureError escapes, bounded carry, consistent summaries`, () => {
+    const rnd = prng(SEED);
     const base = seeds();
     const codes = new Map<string, number>();
-    const N = 120_000;
     for (let i = 0; i < N; i++) {
       const input = i % 5 === 0 ? randomInput(rnd) : mutate(base[i % base.length], rnd);
       let code: string;
@@ -111,5 +113,5 @@ describe('fuzz: random and mutated inputs', () => {
     expect(codes.get('ok')).toBeGreaterThan(N / 10);
     expect(codes.get('OTW_ERR_CAPTURE_CORRUPT')).toBeGreaterThan(N / 50);
     expect(codes.get('OTW_ERR_NOT_A_CAPTURE')).toBeGreaterThan(0);
-  });
+  }, fuzzTimeout(120_000));
 });

@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { RawPacket } from '../../collectors/types.js';
 import { CaptureReader, type CaptureSummary } from '../../collectors/capture/reader.js';
+import { CORPUS_DIR } from '../support/corpus.js';
 
 const run = promisify(execFile);
 
-export const CORPUS = '/work/shared/corpus';
+export const CORPUS = CORPUS_DIR;
 
 /** Every capture file of the shared corpus (sorted, absolute paths). */
 export function corpusFiles(): string[] {

@@ -1,8 +1,20 @@
 /**
- * `npm run fuzz`: the fuzzers of the CI suite, run for longer (OTW_FUZZ_SECONDS each, default 60)
- * with fresh seeds. Prints the cases run per fuzzer and the first failing seed, if any.
+ * `npm run fuzz`: the fuzzers of the CI suite, run for longer with fresh seeds.
+ *
+ * - Link/IP decode, the flow table and TCP reassembly: OTW_FUZZ_SECONDS each (default 60), in
+ *   batches from a fresh seed; prints the cases run and the first failing seed.
+ * - The capture readers and the MQTT, OPC UA (streams and service bodies) and PubSub decoders:
+ *   their vitest fuzz tests, with counts and timeouts multiplied by OTW_FUZZ_SCALE (default 10:
+ *   1.2 M capture inputs, 1 M MQTT and OPC UA streams, 1 M bodies, 600 k PubSub messages) and the
+ *   same fresh seed (OTW_FUZZ_SEED) for all; test/support/fuzzenv.ts reads both.
+ *
+ * Rerun a failure with the seed and scale it printed.
  */
+import { spawnSync } from 'node:child_process';
 import { fuzzFrames, fuzzReassembly } from './net.js';
+
+/** The decoders' fuzz tests (the CI suite runs them at scale 1 with fixed seeds). */
+const DECODER_FUZZ_TESTS = ['test/capture/fuzz.test.ts', 'test/mqtt/fuzz.test.ts', 'test/opcua/fuzz.test.ts', 'test/opcua/body.fuzz.test.ts', 'test/pubsub/fuzz.test.ts'];
 
 interface Fuzzer {
   name: string;
@@ -24,25 +36,11 @@ const fuzzers: Fuzzer[] = [
   },
 ];
 
-async function extraFuzzers(): Promise<Fuzzer[]> {
-  // Protocol decoders and readers register their own fuzzers when present.
-  const out: Fuzzer[] = [];
-  for (const mod of ['./capture.js', './mqtt.js', './opcua.js']) {
-    try {
-      const m = (await import(mod)) as { fuzzers?: Fuzzer[] };
-      out.push(...(m.fuzzers ?? []));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    }
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
   const secs = Number(process.env.OTW_FUZZ_SECONDS ?? 60);
   const base = Number(process.env.OTW_FUZZ_SEED ?? Date.now() % 1_000_000);
   let failed = false;
-  for (const f of [...fuzzers, ...(await extraFuzzers())]) {
+  for (const f of fuzzers) {
     const end = Date.now() + secs * 1000;
     let cases = 0;
     let seed = base;
@@ -62,6 +60,13 @@ async function main(): Promise<void> {
       seed++;
     }
     console.log(`${f.name}: ${cases.toLocaleString('en-US')} cases, seeds ${base}..${seed - 1}`);
+  }
+  const scale = process.env.OTW_FUZZ_SCALE ?? '10';
+  console.log(`decoders: ${DECODER_FUZZ_TESTS.join(' ')} at OTW_FUZZ_SCALE=${scale} OTW_FUZZ_SEED=${base}`);
+  const r = spawnSync('npx', ['vitest', 'run', ...DECODER_FUZZ_TESTS], { stdio: 'inherit', env: { ...process.env, OTW_FUZZ_SCALE: scale, OTW_FUZZ_SEED: String(base) } });
+  if (r.status !== 0) {
+    console.log(`decoders: FAILED (exit ${r.status}); rerun with OTW_FUZZ_SCALE=${scale} OTW_FUZZ_SEED=${base} npx vitest run <file>`);
+    failed = true;
   }
   process.exit(failed ? 1 : 0);
 }

@@ -8,8 +8,9 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { have } from '../support/tools.js';
 import { oracleKeys, ourCounts, ourKeys, runCapture, splitAnywhere, tsharkCounts, type CaptureRun } from './helpers.js';
+import { CORPUS_DIR } from '../support/corpus.js';
 
-const CORPUS = '/work/shared/corpus';
+const CORPUS = CORPUS_DIR;
 const files = ['suricata-verify', 'zeek', 'nDPI'].flatMap((d) =>
   readdirSync(`${CORPUS}/${d}`)
     .filter((f) => f.includes('mqtt'))

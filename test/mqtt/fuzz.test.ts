@@ -9,9 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { createMqttSpec, MqttConsumer, resolveMqttOptions } from '../../collectors/mqtt/index.js';
 import type { DecodeEvent } from '../../collectors/types.js';
 import { replayContext, rng, runCapture, type Recorded } from './helpers.js';
+import { fuzzCount, fuzzSeed, fuzzTimeout } from '../support/fuzzenv.js';
+import { CORPUS_DIR } from '../support/corpus.js';
+import { join } from 'node:path';
 
-const STREAMS = 100_000;
-const SEED = Number(process.env.MQTT_FUZZ_SEED ?? 20261127);
+const STREAMS = fuzzCount(100_000);
+const SEED = fuzzSeed(20261127, 'MQTT_FUZZ_SEED');
 const sp = sparkplugPayload.get('spBv1.0')!;
 
 /** Client and server byte streams of hand-built connections covering every packet type of every version. */
@@ -92,10 +95,10 @@ describe('robustness on mutated streams', () => {
   it(`${STREAMS} mutated streams: nothing thrown, plain JSON, bounded state (seed ${SEED})`, async () => {
     const seeds = generatedSeeds();
     for (const f of ['mqtt5-pub-qos2__input.pcap', 'mqtt311-unsub-qos2__input.pcap', 'mqtt31-sub-userpass__input.pcap', 'mqtt5-sub-mosquittoprops__input.pcap']) {
-      const run = await runCapture(`/work/shared/corpus/suricata-verify/${f}`);
+      const run = await runCapture(join(CORPUS_DIR, 'suricata-verify', f));
       for (const r of run.flows) seeds.push(corpusSeed(r));
     }
-    const template = (await runCapture('/work/shared/corpus/suricata-verify/mqtt311-pub-qos1__input.pcap')).flows[0];
+    const template = (await runCapture(join(CORPUS_DIR, 'suricata-verify', 'mqtt311-pub-qos1__input.pcap'))).flows[0];
     const spec = createMqttSpec();
     const rand = rng(SEED);
     let events = 0;
@@ -151,5 +154,5 @@ describe('robustness on mutated streams', () => {
     // Buffers grow at most to twice their cap (doubling growth; 256 bytes at least), pending requests never pass theirs.
     expect(maxPend).toBeLessThanOrEqual(2);
     expect(maxPending).toBeLessThanOrEqual(1);
-  }, 120_000);
+  }, fuzzTimeout(120_000));
 });

@@ -27,9 +27,10 @@ import { DEFAULT_OPTIONS } from '../../collectors/opcua/options.js';
 import { prng } from '../support/prng.js';
 import { encode, RANDOM } from './bodies.js';
 import { decodeBody as referenceBody } from './reference-body.js';
+import { fuzzCount, fuzzSeed, fuzzTimeout } from '../support/fuzzenv.js';
 
-const SEED = Number(process.env.OTWATCH_FUZZ_SEED ?? 20240502);
-const COUNT = Number(process.env.OTWATCH_FUZZ_COUNT ?? 100_000);
+const SEED = fuzzSeed(20240502, 'OTWATCH_FUZZ_SEED');
+const COUNT = fuzzCount(100_000, 'OTWATCH_FUZZ_COUNT');
 const DIFFERENTIAL_EVERY = 10;
 const ctx: BodyContext = { caps: DEFAULT_OPTIONS, redact: true, mode: 'None' };
 const INTERESTING32 = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
@@ -111,7 +112,7 @@ describe('service-body decoders under mutation', () => {
     expect(verdicts.bothOk).toBeGreaterThan(COUNT / 50);
     // The explained differences stay rare: nearly every body both decode reads alike.
     expect(verdicts.nullTypedBody).toBeLessThan(verdicts.bothOk / 500);
-  }, 300_000);
+  }, fuzzTimeout(300_000));
 
   it('rejects hostile counts before allocating', () => {
     // CreateSessionResponse-like body: a ResponseHeader then an endpoint count of 2^31 - 1.

@@ -9,9 +9,10 @@ import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { createOpcuaSpec } from '../../collectors/opcua/index.js';
 import type { DecodeEvent } from '../../collectors/types.js';
 import { OT, ack, encodeBody, hello, msg, noneSession, opnEncrypted, prng, readTcpStreams, sideBytes, unitContext } from '../support/opcua.js';
+import { fuzzCount, fuzzSeed, fuzzTimeout } from '../support/fuzzenv.js';
 
-const SEED = Number(process.env.OTWATCH_FUZZ_SEED ?? 20240501);
-const COUNT = Number(process.env.OTWATCH_FUZZ_COUNT ?? 100_000);
+const SEED = fuzzSeed(20240501, 'OTWATCH_FUZZ_SEED');
+const COUNT = fuzzCount(100_000, 'OTWATCH_FUZZ_COUNT');
 const CORPUS = join(import.meta.dirname, '../../../shared/corpus/icsnpp-opcua-binary');
 
 const INTERESTING32 = [0, 1, 7, 8, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
@@ -132,5 +133,5 @@ describe('fuzz: mutated OPC UA streams', () => {
     expect(events).toBeGreaterThan(COUNT);
     expect(malformed).toBeGreaterThan(0);
     expect(heapGrowth).toBeLessThan(256 * 1024 * 1024);
-  }, 120_000);
+  }, fuzzTimeout(120_000));
 });

@@ -12,9 +12,10 @@ import type { DecodeEvent } from '../../collectors/types.js';
 import { prng } from '../support/prng.js';
 import { writePcap } from './pcap.js';
 import { chunkMessage, dataSetMessage, dataSetMetaData, dataValue, metaDataResponse, networkMessage, raw, variant } from './uadp-writer.js';
+import { fuzzCount, fuzzSeed, fuzzTimeout } from '../support/fuzzenv.js';
 
-const ROUNDS = Number(process.env.PUBSUB_FUZZ_ROUNDS ?? 60_000);
-const SEED = Number(process.env.PUBSUB_FUZZ_SEED ?? 20261127);
+const ROUNDS = fuzzCount(60_000, 'PUBSUB_FUZZ_ROUNDS');
+const SEED = fuzzSeed(20261127, 'PUBSUB_FUZZ_SEED');
 
 function seeds(): Buffer[] {
   const md = dataSetMetaData('S', [{ name: 'a', builtInType: 11 }, { name: 'b', builtInType: 12 }, { name: 'c', builtInType: 6, valueRank: 1 }], 1, 2);
@@ -89,7 +90,7 @@ describe('PubSub decoders under mutation', () => {
     expect(largest).toBeLessThan(256 * 1024);
     // The mutations reached the decoders' checks, not just the first byte.
     for (const code of ['uadp_version', 'uadp_truncated', 'uadp_reserved_type', 'uadp_field_encoding', 'json_syntax', 'json_shape']) expect(errors.get(code) ?? 0, code).toBeGreaterThan(0);
-  });
+  }, fuzzTimeout(120_000));
 
   it('mutated datagrams through the whole pipeline (UDP 4840 and multicast): events or MALFORMED, in order, never a throw', async () => {
     const rand = prng(SEED + 1);
