@@ -13,7 +13,7 @@ import { readCapture } from '../collectors/capture/reader.js';
 import { PacketPipeline } from '../collectors/pipeline.js';
 import { resolveConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
-import { boundHeapGrowth } from '../analyzers/heap.js';
+import { boundHeapGrowth } from '../cli/heap.js';
 import { analyzerProtocols } from '../cli/analyze.js';
 import { benchCapture } from './gen.js';
 

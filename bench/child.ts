@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   } else {
     // The decoders (and node-opcua behind them) load only when measured, so read/flows RSS is their own.
     const protocols = mode === 'flows' ? [countingSpec(counter)] : (await import('../collectors/protocols.js')).defaultProtocols();
+    // As `otwatch decode` runs (cli/decode.ts): V8's heap growth bounded to 40 % of the live heap.
+    if (mode === 'decode') (await import('../cli/heap.js')).boundHeapGrowth();
     const p = new PacketPipeline(() => {
       events++;
     }, { protocols });

@@ -15,7 +15,7 @@ import { defaultProtocols } from '../collectors/protocols.js';
 import type { DecodeEvent, ProtocolSpec } from '../collectors/types.js';
 import { ConfigError, loadConfigFile, resolveConfig, type AnalyzerConfig } from '../analyzers/config.js';
 import { Analyzer } from '../analyzers/engine.js';
-import { boundHeapGrowth } from '../analyzers/heap.js';
+import { boundHeapGrowth } from './heap.js';
 import { loadWireCheck } from '../analyzers/pki.js';
 import { severityRank, isSeverity, SEVERITIES, type Finding, type Severity } from '../analyzers/types.js';
 import { Store, StoreError } from '../store/store.js';

@@ -9,6 +9,7 @@ import { defaultProtocols } from '../collectors/protocols.js';
 import type { FlowRecord } from '../collectors/net/flow.js';
 import type { DecodeEvent } from '../collectors/types.js';
 import { EXIT_OK, UsageError } from './errors.js';
+import { boundHeapGrowth } from './heap.js';
 import { eventRow, FLOW_HEADER, flowRow, type OutputFormat } from './format.js';
 import { runCaptures, type CliIo } from './run.js';
 
@@ -37,6 +38,7 @@ export async function decodeCommand(argv: string[], io: CliIo): Promise<number> 
     return EXIT_OK;
   }
   if (positionals.length === 0) throw new UsageError('OTW_ERR_USAGE', 'decode: no capture given (see otwatch decode --help)');
+  boundHeapGrowth();
   const format = parseFormat(values.format, io.stdoutIsTTY ? 'table' : 'ndjson');
   const protocols = defaultProtocols();
   const printFlows = values.flows || protocols.length === 0;
