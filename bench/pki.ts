@@ -11,7 +11,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { OPCUAServer, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, makeRoles, WellKnownRoles, nodesets } from 'node-opcua';
+import { OPCUAServer, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, makeRoles, WellKnownRoles, nodesets, setErrorLogger, setWarningLogger } from 'node-opcua';
 import { installPushCertificateManagementOnServer } from 'node-opcua-server-configuration';
 import { initCa, openCa, type OpenCa } from '../pki/ca.js';
 import { issueCertificate } from '../pki/issue.js';
@@ -22,6 +22,13 @@ import { rotate } from '../pki/rotate.js';
 import { preparePushClient, fetchServerCertificate } from '../pki/pushclient.js';
 import { generateRsaKeyPair } from '../pki/keys.js';
 import { thumbprintOf } from '../pki/certinfo.js';
+
+// node-opcua's own log lines (the W27 self-test notice, W04 certificate-chain notices of the push
+// clients, findEndpoint retries while servers restart) went to stdout, in the middle of the bench
+// results: dropped, or on stderr with OTWATCH_PKI_DEBUG, as the PKI CLI does (pki/cli.ts).
+const opcuaLog = process.env.OTWATCH_PKI_DEBUG ? (...a: unknown[]) => void process.stderr.write(a.map(String).join(' ') + '\n') : () => undefined;
+setWarningLogger(opcuaLog);
+setErrorLogger(opcuaLog);
 
 const PASS = 'bench-passphrase';
 const ADMIN = { user: 'admin', password: 'bench-admin' };
