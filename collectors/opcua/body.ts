@@ -56,7 +56,9 @@ export function decodeBody(name: string, body: Uint8Array, start: number, end: n
   const certs: FoundCertificate[] = [];
   const fields = r.err ? {} : read(r, c, certs);
   if (r.err) {
-    return { ok: false, error: 'MALFORMED_BODY', detail: `${name}: ${r.reason ?? 'body ends early'}`.slice(0, 200), offset: r.failPos >= 0 ? r.failPos : r.pos };
+    // After a skipped null-typed ExtensionObject body the failure may come from that skip (see Reader.nullTypedBodyAt).
+    const after = r.nullTypedBodyAt >= 0 && r.nullTypedBodyAt < r.failPos ? ` (after a null type id ExtensionObject body at ${r.nullTypedBodyAt})` : '';
+    return { ok: false, error: 'MALFORMED_BODY', detail: `${name}: ${(r.reason ?? 'body ends early').slice(0, 150)}${after}`.slice(0, 200), offset: r.failPos >= 0 ? r.failPos : r.pos };
   }
   return { ok: true, value: { fields, certificates: certs, trailing: r.remaining } };
 }

@@ -12,6 +12,12 @@ export class Reader {
   reason: string | null = null;
   /** Where reading stopped first (-1 while nothing failed): the offset MALFORMED_BODY reports. */
   failPos = -1;
+  /**
+   * Where an ExtensionObject with a null type id but a body was skipped by its length (-1: none).
+   * The spec's layout; node-opcua read the next field from that body instead, so a later
+   * failure may be a consequence, and MALFORMED_BODY says so.
+   */
+  nullTypedBodyAt = -1;
   constructor(
     readonly buf: Uint8Array,
     start: number,

@@ -191,9 +191,13 @@ export function extensionObject(r: Reader): { typeId: string; ns0: number; start
     fail(r, `ExtensionObject encoding ${enc} (OPC 10000-6 §5.2.2.15)`);
     return { typeId, ns0, start: r.pos, end: -1 };
   }
+  const at = r.pos - 1;
   const len = length(r, 'ExtensionObject body');
   const start = r.pos;
-  if (len > 0) r.skip(len);
+  if (len > 0) {
+    if (ns0 === 0 && r.nullTypedBodyAt < 0) r.nullTypedBodyAt = at;
+    r.skip(len);
+  }
   return { typeId, ns0, start, end: len < 0 ? -1 : start + len };
 }
 
