@@ -126,6 +126,8 @@ export function readVariantCompat(r: Reader, caps: PlainCaps, depth = 0): Record
   const n = r.i32();
   let value: unknown[] | null = null;
   if (n !== -1) {
+    // Null elements take no bytes: counted as one each, so a count cannot make us loop or
+    // allocate beyond the body's size (node-opcua accepted 65,536 Nulls in 7 bytes).
     if (n < 0 || n * Math.max(1, MIN_SIZE[t]) > r.remaining) {
       fail(r, `Variant array of ${n >>> 0} ${type} cannot fit in the ${r.remaining} bytes left`);
       return null;
