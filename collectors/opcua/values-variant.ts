@@ -9,31 +9,11 @@
  * (its type id and body size, as in variant.ts) where node-opcua decoded the structures it knew;
  * a DiagnosticInfo value is the summary Reader.diagnosticInfo() gives.
  */
-import type { PlainCaps } from './plain.js';
+import { capHex, capString, finiteOrName, type PlainCaps } from './plain.js';
 import type { Reader } from './reader.js';
 import { resultStatusName } from './status.js';
+import { BUILTIN, MAX_DEPTH, MIN_SIZE, stripNs0 } from './variant.js';
 import { bytes, dateTime, double, extensionObject, fail, guid, localizedText, nodeId, qualifiedName, str } from './values.js';
-import { capString } from './plain.js';
-
-/** Built-in type names by id (OPC 10000-6 §5.1.2 Table 1). */
-const BUILTIN = [
-  'Null', 'Boolean', 'SByte', 'Byte', 'Int16', 'UInt16', 'Int32', 'UInt32', 'Int64', 'UInt64', 'Float', 'Double', 'String',
-  'DateTime', 'Guid', 'ByteString', 'XmlElement', 'NodeId', 'ExpandedNodeId', 'StatusCode', 'QualifiedName', 'LocalizedText',
-  'ExtensionObject', 'DataValue', 'Variant', 'DiagnosticInfo',
-];
-/** Smallest encoded size of one element per built-in type, to bound array counts before allocating. */
-const MIN_SIZE = [0, 1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 8, 16, 4, 4, 2, 2, 4, 6, 1, 3, 1, 1, 1];
-const MAX_DEPTH = 8;
-
-const finite = (v: number): number | string => (Number.isFinite(v) ? v : String(v));
-const stripNs0 = (s: string): string => (s.startsWith('ns=0;') ? s.slice(5) : s);
-
-function hex(b: Uint8Array | null, caps: PlainCaps): string | null {
-  if (b === null) return null;
-  const n = Math.min(b.length, caps.maxByteStringLength);
-  const h = Buffer.from(b.buffer, b.byteOffset, n).toString('hex');
-  return b.length > n ? `${h}…(${b.length})` : h;
-}
 
 function int64(r: Reader, signed: boolean): string {
   const lo = r.u32();
@@ -46,7 +26,7 @@ function float(r: Reader): number | string {
   if (r.remaining < 4) return r.skip(4), 0;
   const v = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, 4).readFloatLE(0);
   r.skip(4);
-  return finite(v);
+  return finiteOrName(v);
 }
 
 /** One scalar of built-in type `t`. */
@@ -74,7 +54,7 @@ function scalar(r: Reader, t: number, caps: PlainCaps, depth: number): unknown {
     case 10:
       return float(r);
     case 11:
-      return finite(double(r));
+      return finiteOrName(double(r));
     case 12:
     case 16: {
       const s = str(r);
@@ -85,7 +65,7 @@ function scalar(r: Reader, t: number, caps: PlainCaps, depth: number): unknown {
     case 14:
       return capString(guid(r), caps); // a string like any other (the shipped form)
     case 15:
-      return hex(bytes(r), caps);
+      return capHex(bytes(r), caps);
     case 17:
       return stripNs0(nodeId(r));
     case 18:

@@ -7,41 +7,28 @@
  * Every count is checked against the bytes left before anything is allocated.
  */
 import { Reader } from './reader.js';
-import type { PlainCaps } from './plain.js';
+import { capHex, capNullableString, finiteOrName, type PlainCaps } from './plain.js';
 import { statusName } from './status.js';
 
 /** Built-in type names by id (OPC 10000-6 §5.1.2 Table 1). */
-const BUILTIN = [
+export const BUILTIN = [
   'Null', 'Boolean', 'SByte', 'Byte', 'Int16', 'UInt16', 'Int32', 'UInt32', 'Int64', 'UInt64', 'Float', 'Double', 'String',
   'DateTime', 'Guid', 'ByteString', 'XmlElement', 'NodeId', 'ExpandedNodeId', 'StatusCode', 'QualifiedName', 'LocalizedText',
   'ExtensionObject', 'DataValue', 'Variant', 'DiagnosticInfo',
 ];
 /** Smallest encoded size of one element per built-in type, to bound array counts. */
-const MIN_SIZE = [0, 1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 8, 16, 4, 4, 2, 2, 4, 6, 1, 3, 1, 1, 1];
-const MAX_DEPTH = 8;
+export const MIN_SIZE = [0, 1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 8, 16, 4, 4, 2, 2, 4, 6, 1, 3, 1, 1, 1];
+/** Deepest nesting of DataValues and Variants read. */
+export const MAX_DEPTH = 8;
 
 const f32 = new Float32Array(1);
 const f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 
-function num(v: number): number | string {
-  return Number.isFinite(v) ? v : String(v);
-}
 
-function bytesHex(b: Uint8Array | null, caps: PlainCaps): string | null {
-  if (b === null) return null;
-  const n = Math.min(b.length, caps.maxByteStringLength);
-  const hex = Buffer.from(b.buffer, b.byteOffset, n).toString('hex');
-  return b.length > n ? `${hex}…(${b.length})` : hex;
-}
-
-function capStr(s: string | null, caps: PlainCaps): string | null {
-  if (s === null) return null;
-  return s.length > caps.maxStringLength ? s.slice(0, caps.maxStringLength) + `…(${s.length})` : s;
-}
-
-function stripNs0(s: string): string {
+/** A NodeId string without the implicit namespace 0 (`i=85`, as OPC 10000-6 §5.3.1.10 writes it). */
+export function stripNs0(s: string): string {
   return s.startsWith('ns=0;') ? s.slice(5) : s;
 }
 
@@ -78,23 +65,23 @@ function scalar(r: Reader, t: number, caps: PlainCaps, depth: number): unknown {
       if (r.remaining < 4) return r.skip(4), null;
       for (let i = 0; i < 4; i++) f32b[i] = b[r.pos + i];
       r.skip(4);
-      return num(f32[0]);
+      return finiteOrName(f32[0]);
     }
     case 11: {
       if (r.remaining < 8) return r.skip(8), null;
       for (let i = 0; i < 8; i++) f64b[i] = b[r.pos + i];
       r.skip(8);
-      return num(f64[0]);
+      return finiteOrName(f64[0]);
     }
     case 12:
     case 16:
-      return capStr(r.string(caps.maxStringLength + 1), caps);
+      return capNullableString(r.string(caps.maxStringLength + 1), caps);
     case 13:
       return r.dateTime();
     case 14:
       return r.guid();
     case 15:
-      return bytesHex(r.byteString(), caps);
+      return capHex(r.byteString(), caps);
     case 17:
       return stripNs0(r.nodeId());
     case 18:
@@ -109,7 +96,7 @@ function scalar(r: Reader, t: number, caps: PlainCaps, depth: number): unknown {
     case 21: {
       const mask = r.u8();
       if (mask & 1) r.string(64);
-      return mask & 2 ? capStr(r.string(caps.maxStringLength + 1), caps) : null;
+      return mask & 2 ? capNullableString(r.string(caps.maxStringLength + 1), caps) : null;
     }
     case 22: {
       const typeId = stripNs0(r.nodeId());

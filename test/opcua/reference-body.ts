@@ -1,7 +1,7 @@
 /**
  * TEST REFERENCE ONLY (the differential oracle of test/opcua/bodies.test.ts): the service-body
  * extraction otwatch shipped before it had its own decoders, kept verbatim (only its imports
- * moved). collectors/opcua/body.ts must give the same fields for the same bytes.
+ * and its result types moved). collectors/opcua/body.ts must give the same fields for the same bytes.
  *
  * Service bodies decoded with node-opcua's generated types (node-opcua-types + BinaryStream),
  * only for the services whose fields we extract. node-opcua throws on bad input: that is caught
@@ -11,8 +11,12 @@
  */
 import { createRequire } from 'node:module';
 import type { BinaryStream } from 'node-opcua-binary-stream';
-import { capArray, capString, plain, plainDataValue, plainVariant, type PlainCaps } from './reference-plain.js';
+import { capArray, capString, plain, plainDataValue, plainVariant } from './reference-plain.js';
 import { SECURITY_MODES } from '../../collectors/opcua/security.js';
+// The result types are the shipped contract, shared with collectors/opcua/body.ts; the logic below is the frozen oracle.
+import type { BodyContext, BodyFacts, FoundCertificate } from '../../collectors/opcua/body.js';
+
+export type { BodyContext, BodyFacts, FoundCertificate };
 
 /** Attribute ids, OPC 10000-6 Annex A.1 / OPC 10000-3 §5.9. */
 const ATTRIBUTES = [
@@ -30,26 +34,6 @@ const TOKEN_TYPES = ['Anonymous', 'UserName', 'Certificate', 'IssuedToken'];
 const BROWSE_DIRECTIONS = ['Forward', 'Inverse', 'Both', 'Invalid'];
 const REQUEST_TYPES = ['Issue', 'Renew'];
 const named = (table: string[], v: number, prefix: string) => table[v] ?? `${prefix}${v}`;
-
-export interface BodyContext {
-  caps: PlainCaps;
-  redact: boolean;
-  /** Security mode of the channel, when known. */
-  mode: string | null;
-}
-
-/** A certificate found in a body, with where it came from. */
-export interface FoundCertificate {
-  source: string;
-  der: Uint8Array;
-}
-
-export interface BodyFacts {
-  fields: Record<string, unknown>;
-  certificates: FoundCertificate[];
-  /** Bytes after the decoded structure (a Sign-mode signature when the chunk was not stripped). */
-  trailing: number;
-}
 
 type Extractor = (o: any, c: BodyContext, certs: FoundCertificate[]) => Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
