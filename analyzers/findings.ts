@@ -103,16 +103,7 @@ export class FindingSet {
       slot.bySubject.set(r.subject, e);
     }
     const f = e.f;
-    this.changed.add(f);
-    f.count += r.count ?? 1;
-    if (laterTs(e.firstT, f.firstSeen, t, r.ts)) {
-      f.firstSeen = r.ts;
-      e.firstT = t;
-    }
-    if (laterTs(t, r.ts, e.lastT, f.lastSeen)) {
-      f.lastSeen = r.ts;
-      e.lastT = t;
-    }
+    this.occurred(e, r.count ?? 1, t, r.ts);
     if (sev !== f.severity && severityRank(sev) > severityRank(f.severity)) {
       f.severity = sev;
       if (r.title) f.title = r.title;
@@ -134,9 +125,16 @@ export class FindingSet {
     if (f.evidence.length < this.cfg.maxEvidence) return false;
     const e = this.byRule.get(f.rule)?.bySubject.get(f.subject);
     if (e === undefined || e.f !== f) return false;
-    const t = tsSeconds(ts) || NaN;
+    this.occurred(e, 1, tsSeconds(ts) || NaN, ts);
+    f.evidenceDropped++;
+    return true;
+  }
+
+  /** What every occurrence does: counts, widens first/last seen (capture seconds `t` beside `ts`), marks the finding changed. */
+  private occurred(e: Entry, count: number, t: number, ts: string): void {
+    const f = e.f;
     this.changed.add(f);
-    f.count++;
+    f.count += count;
     if (laterTs(e.firstT, f.firstSeen, t, ts)) {
       f.firstSeen = ts;
       e.firstT = t;
@@ -145,8 +143,6 @@ export class FindingSet {
       f.lastSeen = ts;
       e.lastT = t;
     }
-    f.evidenceDropped++;
-    return true;
   }
 
   /** The severity `raise` gives a rule's findings when the caller asks for `severity` (the configured override wins). */

@@ -60,6 +60,14 @@ interface Span {
   last: number;
 }
 
+/** Move an asset's last seen to `ts` (capture seconds `t`) when that is later. */
+function seenAt(a: Asset, s: Span, t: number, ts: string): void {
+  if (laterTs(t, ts, s.last, a.lastSeen)) {
+    a.lastSeen = ts;
+    s.last = t;
+  }
+}
+
 interface FlowAssets {
   client: Asset | undefined;
   server: Asset | undefined;
@@ -100,10 +108,7 @@ export class Inventory {
     if (!a) return undefined;
     let s = this.spans.get(a);
     if (s === undefined) this.spans.set(a, (s = { first: t, last: t }));
-    if (laterTs(t, ts, s.last, a.lastSeen)) {
-      a.lastSeen = ts;
-      s.last = t;
-    }
+    seenAt(a, s, t, ts);
     if (laterTs(s.first, a.firstSeen, t, ts)) {
       a.firstSeen = ts;
       s.first = t;
@@ -149,14 +154,8 @@ export class Inventory {
     this.lastFlow = f;
     this.lastFa = fa;
     const { client, server, cs, ss } = fa;
-    if (cs !== undefined && laterTs(t, ts, cs.last, client!.lastSeen)) {
-      client!.lastSeen = ts;
-      cs.last = t;
-    }
-    if (ss !== undefined && laterTs(t, ts, ss.last, server!.lastSeen)) {
-      server!.lastSeen = ts;
-      ss.last = t;
-    }
+    if (cs !== undefined) seenAt(client!, cs, t, ts);
+    if (ss !== undefined) seenAt(server!, ss, t, ts);
     if (ev.dir === 'c2s') {
       if (client) client.messages++;
     } else if (server) server.messages++;
@@ -214,14 +213,8 @@ export class Inventory {
     const sv = this.touchSpan(r.flow.dst, r.start, start);
     const client = c?.a;
     const server = sv?.a;
-    if (c && laterTs(end, r.end, c.s.last, c.a.lastSeen)) {
-      c.a.lastSeen = r.end;
-      c.s.last = end;
-    }
-    if (sv && laterTs(end, r.end, sv.s.last, sv.a.lastSeen)) {
-      sv.a.lastSeen = r.end;
-      sv.s.last = end;
-    }
+    if (c) seenAt(c.a, c.s, end, r.end);
+    if (sv) seenAt(sv.a, sv.s, end, r.end);
     if (server) capAdd(server.serverPorts, r.flow.dport, MAX_PORTS);
     // Each end's own source MAC (never the destination MAC of the other's frames: that is a router's when routed).
     // All zeros is no address (loopback captures, some tunnels).
