@@ -19,7 +19,7 @@ import { stripJsonc } from '../../config/jsonc.js';
 import { configSection } from '../../config/sections.js';
 import { readFileSync } from 'node:fs';
 import { LiveError } from './errors.js';
-import { LIVE_DEFAULTS } from './engine.js';
+import { LIVE_DEFAULTS } from './options.js';
 import type { LineFormat } from './lines.js';
 
 export interface SensorInterface {

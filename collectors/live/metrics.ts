@@ -4,7 +4,7 @@
  * GET /metrics, anything else 404. Bind it to loopback unless a scraper elsewhere needs it.
  */
 import { createServer, type Server } from 'node:http';
-import type { LiveStats } from './engine.js';
+import type { LiveStats } from './options.js';
 import { LiveError } from './errors.js';
 
 function esc(v: string): string {
