@@ -227,7 +227,9 @@ export class ProcessRules {
     let slot = streams.get(ev.flow);
     if (slot === undefined) {
       if (streams.size >= MAX_STREAMS) streams.delete(streams.keys().next().value as object);
-      streams.set(ev.flow, (slot = new Float64Array(VIAS).fill(NaN)));
+      // A plain array of doubles: a Float64Array costs ~150 bytes more per stream (its buffer
+      // object and backing store), ~1.5 MiB over the 10 000 tags of the bench capture.
+      streams.set(ev.flow, (slot = new Array<number>(VIAS).fill(NaN)));
     }
     const prev = slot[via];
     slot[via] = s;

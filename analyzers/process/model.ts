@@ -47,7 +47,7 @@ export interface Tag {
    * data): the same node read by one client and subscribed by another may legitimately arrive
    * out of order across streams, never within one.
    */
-  srcT: Map<object, Float64Array> | null;
+  srcT: Map<object, number[]> | null;
   /** History, parallel arrays: capture seconds and values. */
   histT: number[];
   histV: number[];

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { macVendor } from '../../analyzers/oui.js';
+import { macVendor, macVendors } from '../../analyzers/oui.js';
 import { CORPUS_DIR } from '../support/corpus.js';
 import { tshark } from '../support/tools.js';
 import { SAMPLE } from '../api/helpers.js';
@@ -74,5 +74,19 @@ describe('assets by MAC address', () => {
     expect(macVendor('01:00:5e:00:00:fb')).toBe('(group address)'); // IPv4 multicast
     expect(macVendor('not a mac')).toBeNull();
     expect(macVendor('28:cf:e9:21:14')).toBeNull();
+  });
+
+  it('finds every registry entry: the file is read in chunks, and entries straddle their boundaries', () => {
+    // Every prefix of the registry, as a MAC (universally administered unicast only: the others
+    // are answered without the registry), against the table parsed whole.
+    const macs = new Map<string, string>();
+    for (const [prefix, entry] of Object.entries(ieee)) {
+      if (!/^[0-9A-F]{6}$/.test(prefix) || parseInt(prefix.slice(0, 2), 16) & 0x03) continue;
+      macs.set(`${prefix.slice(0, 2)}:${prefix.slice(2, 4)}:${prefix.slice(4, 6)}:00:00:01`.toLowerCase(), entry.split('\n')[0].trim());
+    }
+    expect(macs.size).toBeGreaterThan(10_000);
+    const found = macVendors(macs.keys());
+    const wrong = [...macs].filter(([mac, vendor]) => found.get(mac) !== vendor);
+    expect(wrong.slice(0, 5)).toEqual([]);
   });
 });
