@@ -20,6 +20,90 @@ export interface Pending {
   topic: string | null;
 }
 
+/** Pending requests a connection keeps in its small table before it spills them into a Map. */
+const SMALL = 8;
+
+/**
+ * Pending requests by key, in insertion (age) order: a Map, except that up to SMALL requests are
+ * kept in two short arrays searched linearly. A QoS 1 publisher's exchange (a few PUBLISHes, then
+ * their PUBACKs) then touches no Map: a Map's set/delete pair leaves a deleted entry behind, and
+ * every few messages V8 grows or rebuilds the table (an allocation for the GC per few messages).
+ * Invariant: at most one of the two holds entries; the map is used from the (SMALL + 1)th pending
+ * request on, until it is empty again.
+ */
+export class PendingTable {
+  /** The small table: `n` entries in age order (fixed storage, nothing allocated per request). */
+  private n = 0;
+  private readonly keys = new Int32Array(SMALL);
+  private readonly vals: (Pending | null)[] = new Array<Pending | null>(SMALL).fill(null);
+  private readonly map = new Map<number, Pending>();
+
+  get size(): number {
+    return this.n + this.map.size;
+  }
+
+  private indexOf(key: number): number {
+    const k = this.keys;
+    for (let i = 0; i < this.n; i++) if (k[i] === key) return i;
+    return -1;
+  }
+
+  get(key: number): Pending | undefined {
+    if (this.map.size > 0) return this.map.get(key);
+    const i = this.indexOf(key);
+    return i < 0 ? undefined : (this.vals[i] as Pending);
+  }
+
+  /** Add a request under a key that is not pending (it goes last in age order). */
+  add(key: number, p: Pending): void {
+    if (this.map.size === 0) {
+      if (this.n < SMALL) {
+        this.keys[this.n] = key;
+        this.vals[this.n++] = p;
+        return;
+      }
+      for (let i = 0; i < this.n; i++) this.map.set(this.keys[i], this.vals[i] as Pending);
+      this.vals.fill(null);
+      this.n = 0;
+    }
+    this.map.set(key, p);
+  }
+
+  delete(key: number): void {
+    if (this.map.size > 0) {
+      this.map.delete(key);
+      return;
+    }
+    const i = this.indexOf(key);
+    if (i < 0) return;
+    const k = this.keys;
+    const v = this.vals;
+    const last = --this.n;
+    for (let j = i; j < last; j++) {
+      k[j] = k[j + 1];
+      v[j] = v[j + 1];
+    }
+    v[last] = null;
+  }
+
+  /** The key of the oldest pending request, or undefined when none is. */
+  oldestKey(): number | undefined {
+    if (this.map.size > 0) return this.map.keys().next().value;
+    return this.n > 0 ? this.keys[0] : undefined;
+  }
+
+  /** Every pending request, oldest first. */
+  values(): Pending[] {
+    return this.map.size > 0 ? [...this.map.values()] : (this.vals.slice(0, this.n) as Pending[]);
+  }
+
+  clear(): void {
+    this.vals.fill(null);
+    this.n = 0;
+    this.map.clear();
+  }
+}
+
 /**
  * Pending requests of one connection, keyed by requester direction and packet id, capped.
  * Records are pooled: a connection publishing at QoS 1 or 2 would otherwise allocate one per
@@ -28,7 +112,7 @@ export interface Pending {
  */
 export class Pairing {
   /** Key: requester dir * 65536 + packet id; CONNECT uses key -1. Insertion order = age order. */
-  readonly pending = new Map<number, Pending>();
+  readonly pending = new PendingTable();
   evicted = 0;
   /** What the last `response` found wrong (a response without its request), or null. */
   anomaly: AnomalyCode | null = null;
@@ -52,10 +136,10 @@ export class Pairing {
     }
     let evicted: Pending | null = null;
     if (this.pending.size >= this.cap) {
-      const first = this.pending.keys().next();
-      if (!first.done) {
-        evicted = this.pending.get(first.value) ?? null;
-        this.pending.delete(first.value);
+      const first = this.pending.oldestKey();
+      if (first !== undefined) {
+        evicted = this.pending.get(first) ?? null;
+        this.pending.delete(first);
         this.evicted++;
       }
     }
@@ -72,7 +156,7 @@ export class Pairing {
       p.tsNsec = tsNsec;
       p.topic = topic;
     }
-    this.pending.set(key, p);
+    this.pending.add(key, p);
     // The evicted record goes back to the pool only now: the caller reads it first.
     if (evicted !== null) this.spare.push(evicted);
     return evicted;
@@ -140,7 +224,8 @@ export class Pairing {
   /** Remove and return requests older than `beforeSec` (oldest first). */
   expire(beforeSec: number): Pending[] {
     const out: Pending[] = [];
-    for (const [k, p] of this.pending) {
+    for (let k = this.pending.oldestKey(); k !== undefined; k = this.pending.oldestKey()) {
+      const p = this.pending.get(k)!;
       if (p.tsSec >= beforeSec) break;
       out.push(p);
       this.pending.delete(k);
@@ -151,7 +236,7 @@ export class Pairing {
 
   /** Remove and return every pending request. */
   drain(): Pending[] {
-    const out = [...this.pending.values()];
+    const out = this.pending.values();
     this.pending.clear();
     return out;
   }

@@ -27,12 +27,18 @@ export function readVarint(bytes: Uint8Array, off: number, end: number): number 
  * Sized for the topic count of a busy broker rather than of one connection: a subscriber (SCADA,
  * historian) receives every topic of the plant on one connection, and the bench capture carries
  * ~11,000 distinct topics, which thrashed the 4,096-slot cache used before. Each hash has two
- * candidate slots. Bytes live in one fixed arena (2 MiB), so an entry costs no object of its own.
+ * candidate slots. Entries live in one fixed arena (2 MiB), so an entry costs no object of its own:
+ * a slot is 128 bytes, its byte length (-1: empty) in the first word and the bytes after it, so a
+ * look-up touches the slot's own cache lines and the string table only.
  */
 const SLOTS = 16384;
-const MAX_CACHED = 128;
-const arena = new Uint8Array(SLOTS * MAX_CACHED);
-const cacheLen = new Int32Array(SLOTS).fill(-1);
+const SLOT_BYTES = 128;
+/** Longest string cached: a slot less its length word. */
+const MAX_CACHED = SLOT_BYTES - 4;
+const arena = new Uint8Array(SLOTS * SLOT_BYTES);
+/** The arena as words: slots start at multiples of 128 bytes, so a slot's length and bytes are aligned words. */
+const arena32 = new Int32Array(arena.buffer);
+for (let i = 0; i < SLOTS; i++) arena32[i * (SLOT_BYTES >> 2)] = -1;
 const cacheStr: string[] = new Array<string>(SLOTS).fill('');
 let flip = 0;
 
@@ -60,11 +66,20 @@ function hashBytes(b: Uint8Array, s: number, e: number): number {
 }
 
 function sameBytes(slot: number, b: Uint8Array, s: number, n: number): boolean {
-  if (cacheLen[slot] !== n) return false;
-  const base = slot * MAX_CACHED;
-  for (let i = 0; i < n; i++) if (arena[base + i] !== b[s + i]) return false;
+  const w = slot * (SLOT_BYTES >> 2);
+  if (arena32[w] !== n) return false;
+  // Four bytes per compare against the arena's aligned words (little-endian, as the words are
+  // assembled here: on a big-endian platform nothing would match and every look-up would decode).
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    if (arena32[w + 1 + (i >> 2)] !== (b[s + i] | (b[s + i + 1] << 8) | (b[s + i + 2] << 16) | (b[s + i + 3] << 24))) return false;
+  }
+  const base = slot * SLOT_BYTES + 4;
+  for (; i < n; i++) if (arena[base + i] !== b[s + i]) return false;
   return true;
 }
+
+const isEmpty = (slot: number): boolean => arena32[slot * (SLOT_BYTES >> 2)] < 0;
 
 function cached(b: Uint8Array, s: number, e: number): string {
   const n = e - s;
@@ -75,9 +90,9 @@ function cached(b: Uint8Array, s: number, e: number): string {
   if (sameBytes(s2, b, s, n)) return cacheStr[s2];
   const str = decodeRaw(b, s, e);
   // Fill an empty candidate first, else alternate between the two.
-  const slot = cacheLen[s1] < 0 ? s1 : cacheLen[s2] < 0 ? s2 : (flip ^= 1) === 0 ? s1 : s2;
-  arena.set(b.subarray(s, e), slot * MAX_CACHED);
-  cacheLen[slot] = n;
+  const slot = isEmpty(s1) ? s1 : isEmpty(s2) ? s2 : (flip ^= 1) === 0 ? s1 : s2;
+  arena.set(b.subarray(s, e), slot * SLOT_BYTES + 4);
+  arena32[slot * (SLOT_BYTES >> 2)] = n;
   cacheStr[slot] = str;
   return str;
 }

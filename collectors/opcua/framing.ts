@@ -18,13 +18,16 @@ const TYPES = new Map<number, MessageType>(
 );
 
 /** Minimum total size per message type: header plus the fixed fields (Tables 51–55, 41). */
+/** Smallest MSG chunk (header, channel id, token id): the framing loop's fast path checks it. */
+export const MIN_MSG_SIZE = 16;
+
 const MIN_SIZE: Record<MessageType, number> = {
   HEL: 32, // header + 5 UInt32 + EndpointUrl length
   ACK: 28, // header + 5 UInt32
   ERR: 16, // header + Error + Reason length
   RHE: 16, // header + ServerUri length + EndpointUrl length
   OPN: 12 + 12 + 8, // header + channel id + 3 (null) lengths + sequence header
-  MSG: 16, // header + channel id + token id (the rest may be encrypted)
+  MSG: MIN_MSG_SIZE, // header + channel id + token id (the rest may be encrypted)
   CLO: 16,
 };
 

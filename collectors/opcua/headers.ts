@@ -50,6 +50,14 @@ function fnv1a(b: Uint8Array, start: number, end: number): string {
   return lastPrint;
 }
 
+/**
+ * The headers are read into one object of each kind, reused by the next call: every message has a
+ * header and its fields are copied into the event at once, so nothing is allocated per message.
+ */
+const REQUEST: RequestHeader = { authToken: '', timestamp: null, requestHandle: 0, returnDiagnostics: 0, auditEntryId: null, timeoutHint: 0, plain: false };
+const RESPONSE: ResponseHeader = { timestamp: null, requestHandle: 0, serviceResult: 0, statusCode: '', diagnostics: null, stringTable: null };
+
+/** RequestHeader at `r`; null when it does not decode. The object is valid until the next call. */
 export function readRequestHeader(r: Reader, redact: boolean, strCap: number): RequestHeader | null {
   const tokStart = r.pos;
   let authToken: string;
@@ -70,7 +78,15 @@ export function readRequestHeader(r: Reader, redact: boolean, strCap: number): R
   // The null ExtensionObject: NodeId i=0 in the two-byte form, then encoding 0 (no body).
   const b = r.buf;
   const plain = plainToken(b, tokStart) && lengthOk(b, auditAt) && r.pos - extStart === 3 && b[extStart] === 0 && b[extStart + 1] === 0 && b[extStart + 2] === 0;
-  return { authToken, timestamp, requestHandle, returnDiagnostics, auditEntryId, timeoutHint, plain };
+  const h = REQUEST;
+  h.authToken = authToken;
+  h.timestamp = timestamp;
+  h.requestHandle = requestHandle;
+  h.returnDiagnostics = returnDiagnostics;
+  h.auditEntryId = auditEntryId;
+  h.timeoutHint = timeoutHint;
+  h.plain = plain;
+  return h;
 }
 
 /**
@@ -91,6 +107,7 @@ function plainToken(b: Uint8Array, at: number): boolean {
 /** Most strings kept from a response's string table. */
 const STRING_TABLE_CAP = 64;
 
+/** ResponseHeader at `r`; null when it does not decode. The object is valid until the next call. */
 export function readResponseHeader(r: Reader, strCap: number): ResponseHeader | null {
   const timestamp = r.dateTime();
   const requestHandle = r.u32();
@@ -109,5 +126,12 @@ export function readResponseHeader(r: Reader, strCap: number): ResponseHeader | 
   }
   r.skipExtensionObject();
   if (r.err) return null;
-  return { timestamp, requestHandle, serviceResult, statusCode: statusName(serviceResult), diagnostics, stringTable };
+  const h = RESPONSE;
+  h.timestamp = timestamp;
+  h.requestHandle = requestHandle;
+  h.serviceResult = serviceResult;
+  h.statusCode = statusName(serviceResult);
+  h.diagnostics = diagnostics;
+  h.stringTable = stringTable;
+  return h;
 }

@@ -10,7 +10,7 @@ import { probeOpcua } from './probe.js';
 export type { OpcuaOptions } from './options.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export { serviceById, allServices } from './services.js';
-export type { OpcuaErrorCode, OpcuaAnomaly } from './flow.js';
+export type { OpcuaErrorCode, OpcuaAnomaly } from './output.js';
 
 /** The OPC UA protocol for the dispatcher; options are validated here, once. */
 export function createOpcuaSpec(opts?: Partial<OpcuaOptions>): ProtocolSpec {

@@ -148,7 +148,7 @@ export const NODE_READERS: Record<string, ServiceReader> = {
     const { list, n } = items(r, 16, 'nodesToRead', c.caps.maxArrayItems, readValueId);
     return { maxAge, nodesToRead: list, count: n };
   },
-  // §5.10.2.2 Table 54 (flow.ts takes the hot path first; this entry serves the table's completeness)
+  // §5.10.2.2 Table 54 (service.ts takes the hot path first; this entry serves the table's completeness)
   ReadResponse: (r, c) => {
     const out: Fields = {};
     if (!readReadResponseBody(r, c.caps, out)) fail(r, r.reason ?? 'body does not decode');
@@ -214,7 +214,7 @@ export const NODE_READERS: Record<string, ServiceReader> = {
     r.skip(8); // revisedLifetimeCount, revisedMaxKeepAliveCount
     return { subscriptionId, revisedPublishingInterval };
   },
-  // §5.13.5.2 Table 93 (flow.ts takes the hot path first)
+  // §5.13.5.2 Table 93 (service.ts takes the hot path first)
   PublishResponse: (r, c) => {
     const out: Fields = {};
     if (!readPublishBody(r, c.caps, out)) fail(r, r.reason ?? 'body does not decode');

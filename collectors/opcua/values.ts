@@ -201,7 +201,7 @@ export function extensionObject(r: Reader): { typeId: string; ns0: number; start
   return { typeId, ns0, start, end: len < 0 ? -1 : start + len };
 }
 
-/** RequestHeader (OPC 10000-4 §7.32 Table 170), skipped: flow.ts has read it already. */
+/** RequestHeader (OPC 10000-4 §7.32 Table 170), skipped: service.ts has read it already. */
 export function skipRequestHeader(r: Reader): void {
   nodeId(r);
   r.skip(16); // timestamp, requestHandle, returnDiagnostics

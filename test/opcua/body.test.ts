@@ -23,7 +23,7 @@ const CAPTURES = [
   ...readdirSync(CORPUS).filter((f) => f.endsWith('.pcap')).map((f) => join(CORPUS, f)),
   ...readdirSync(SAMPLES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(SAMPLES, f)),
 ];
-/** PublishResponse and ReadResponse never reach decodeBody in flow.ts (variant.ts decodes them, with its own tests). */
+/** PublishResponse and ReadResponse never reach decodeBody in service.ts (variant.ts decodes them, with its own tests). */
 const HOT = new Set(['PublishResponse', 'ReadResponse']);
 
 const contexts: BodyContext[] = [

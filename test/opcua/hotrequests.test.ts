@@ -27,12 +27,19 @@ function encode(r: ReadRequest): Uint8Array {
   return new Uint8Array(s.buffer.subarray(0, s.length));
 }
 
-/** The fast path on the same bytes: the header read as flow.ts reads it, then the body. */
+/** The fast path on the same bytes: the header read as service.ts reads it, then the body. */
 function fast(bytes: Uint8Array) {
   const r = new Reader(bytes, 0, bytes.length);
   const h = readRequestHeader(r, true, 1024);
   if (h === null) return null;
-  return readReadRequestBody(r, caps, h.plain);
+  const fields: Record<string, unknown> = {};
+  const trailing = readReadRequestBody(r, caps, h.plain, fields);
+  if (trailing < 0) {
+    // Declined: nothing may have been written into the event.
+    expect(Object.keys(fields)).toEqual([]);
+    return null;
+  }
+  return { fields, trailing };
 }
 
 function reference(bytes: Uint8Array) {
