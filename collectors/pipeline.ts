@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream';
 import { readCapture, type CaptureSummary } from './capture/reader.js';
 import { DatagramDispatcher, Dispatcher, DEFAULT_DISPATCH_OPTIONS, type DispatchOptions, type DispatchStats } from './dispatch.js';
 import { IPPROTO_UDP, PacketDecoder, type SkipReason } from './net/decode.js';
+import { decodeEthernetTcp4 } from './net/fastpath.js';
+import { LINKTYPE } from './net/linktypes.js';
 import type { FragmentOptions } from './net/ipfrag.js';
 import { FlowTable, type Flow, type FlowOptions, type FlowRecord, type FlowTableStats } from './net/flow.js';
 import type { FrameSink } from './capture/common.js';
@@ -21,6 +23,12 @@ export interface PipelineOptions {
   fragments?: Partial<FragmentOptions>;
   dispatch?: Partial<DispatchOptions>;
   onProgress?: (bytesRead: number, totalBytes: number | null, packets: number) => void;
+  /**
+   * false: every packet takes the general decoder and flow-table path, none the Ethernet/IPv4/TCP
+   * fast path (net/fastpath.ts, FlowTable.fastTcp). Results are the same either way (tests compare
+   * the two); default true.
+   */
+  fastPath?: boolean;
 }
 
 export interface PipelineStats {
@@ -51,9 +59,12 @@ export class PacketPipeline implements FrameSink {
   private events = 0;
   private lastFragExpire = 0;
   private readonly emit: EventSink;
+  /** LINKTYPE.ETHERNET, or -1 when the fast path is off (no link type is -1). */
+  private readonly fastLink: number;
 
   constructor(onEvent: EventSink, opts: PipelineOptions = {}) {
     this.decoder = new PacketDecoder(opts.fragments);
+    this.fastLink = opts.fastPath === false ? -1 : LINKTYPE.ETHERNET;
     this.dispatchOpts = { ...DEFAULT_DISPATCH_OPTIONS, ...opts.dispatch };
     if (!(this.dispatchOpts.maxProbeBytes > 0)) throw new RangeError('dispatch.maxProbeBytes must be positive');
     this.emit = (ev) => {
@@ -100,9 +111,18 @@ export class PacketPipeline implements FrameSink {
     const tsSec = meta.tsSec;
     this.packets++;
     this.bytes += meta.origLen;
-    if (!this.decoder.decodeFrame(buf, off, len, meta.linkType, tsSec)) return;
-    this.decoded++;
-    this.flows.packet(this.decoder.info, tsSec, meta.tsNsec, meta.origLen, meta.frame);
+    const linkType = meta.linkType;
+    const info = this.decoder.info;
+    // Ethernet/IPv4/TCP in one pass (net/fastpath.ts), and the flow table's fast lane for an
+    // established flow's in-order segments and acks; everything else, and every skip, the general way.
+    if (linkType === this.fastLink && decodeEthernetTcp4(info, buf, off, len)) {
+      this.decoded++;
+      this.flows.tcp4(info, tsSec, meta.tsNsec, meta.origLen, meta.frame);
+    } else {
+      if (!this.decoder.decodeFrame(buf, off, len, linkType, tsSec)) return;
+      this.decoded++;
+      this.flows.packet(info, tsSec, meta.tsNsec, meta.origLen, meta.frame);
+    }
     if (tsSec - this.lastFragExpire >= 5) {
       this.lastFragExpire = tsSec;
       this.decoder.expireFragments(tsSec);

@@ -59,8 +59,9 @@ export class Flow implements FlowContext, FlowKey {
   bytes1 = 0;
   dir0: TcpDirection | null = null;
   dir1: TcpDirection | null = null;
-  /** Receives the flow's bytes; the pipeline may replace it (a dispatcher hands over to the decoder it chose). */
-  consumer: StreamConsumer | null = null;
+  private _consumer: StreamConsumer | null = null;
+  /** The flow table's copy of each slot's consumer (its fast lane reads that, not this object). */
+  consumerBySlot: (StreamConsumer | null)[] | null = null;
   consumerMade = false;
   /** The MAC each side first sent from (`aa:bb:…`), null until seen or when the link has none. */
   macA: string | null = null;
@@ -104,6 +105,15 @@ export class Flow implements FlowContext, FlowKey {
     const src = formatAddr(this.addrA, 0, len);
     const dst = formatAddr(this.addrB, 0, len);
     this.ref = vlan ? { src, sport: this.portA, dst, dport: this.portB, vlan } : { src, sport: this.portA, dst, dport: this.portB };
+  }
+
+  /** Receives the flow's bytes; the pipeline may replace it (a dispatcher hands over to the decoder it chose). */
+  get consumer(): StreamConsumer | null {
+    return this._consumer;
+  }
+  set consumer(c: StreamConsumer | null) {
+    this._consumer = c;
+    if (this.slot >= 0 && this.consumerBySlot !== null) this.consumerBySlot[this.slot] = c;
   }
 
   /** Community ID v1, computed on first use (most flows need it only for their record). */

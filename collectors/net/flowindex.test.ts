@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../test/support/prng.js';
-import { FlowIndex } from './flowindex.js';
+import { EMPTY, FlowIndex } from './flowindex.js';
 
 interface Item {
   id: number;
@@ -41,5 +41,7 @@ describe('FlowIndex', () => {
     for (const it of dead.slice(-500)) expect(ix.remove(it.hash, it)).toBe(false);
     // The table is never more than half full.
     expect(ix.size * 2).toBeLessThanOrEqual(ix.vals.length);
+    // Each position's tag says whether it holds an entry (the flow table's fast lane reads only that).
+    for (let p = 0; p < ix.vals.length; p++) expect(ix.cells[2 * p + 1] === EMPTY).toBe(ix.vals[p] === null);
   });
 });

@@ -47,7 +47,7 @@ export class TcpDirection {
    * (`| 0`): V8 keeps those as small integers in the object itself (an unsigned value past 2^31
    * would be a heap number). Sequence arithmetic is modulo 2^32 either way.
    */
-  private nextSeq = 0;
+  nextSeq = 0;
   private seq0 = 0;
   /** Next expected stream offset. */
   nextOff = 0;
@@ -64,7 +64,7 @@ export class TcpDirection {
   /** Acks from the peer that covered the current hole (see ackCovers). */
   private holeAcks = 0;
   /** Highest stream offset the peer has acknowledged (-1: none seen yet). */
-  private peerAck = -1;
+  peerAck = -1;
   /** Out-of-order segments, sorted by offset. The hot paths test pendingBytes instead (one cache line less). */
   private pending: Segment[] = [];
 
@@ -78,6 +78,21 @@ export class TcpDirection {
     this.seq0 = seq | 0;
     this.nextSeq = seq | 0;
     this.nextOff = 0;
+  }
+
+  /**
+   * Take back the state the flow table's fast lane advanced (flowhot.ts) while this direction was
+   * quiet: the segments it delivered were in order, so they moved `nextOff`/`nextSeq` and
+   * `deliveredBytes` alike; its acks may have raised `peerAck`.
+   */
+  resume(nextSeq: number, nextOff: number, peerAck: number): void {
+    if (nextOff !== this.nextOff) {
+      this.deliveredBytes += nextOff - this.nextOff;
+      this.nextOff = nextOff;
+      this.holeAcks = 0; // as each in-order delivery does
+    }
+    this.nextSeq = nextSeq | 0;
+    if (peerAck > this.peerAck) this.peerAck = peerAck;
   }
 
   /** Stream offset of a sequence number, relative to the next expected byte. */
