@@ -12,93 +12,29 @@ import type { DecodeEvent } from '../collectors/types.js';
 import type { FlowRecord } from '../collectors/net/flow.js';
 import type { RuleContext } from './context.js';
 import type { SparkplugInfo } from './sparkplug.js';
-import { CappedMap, clip, endpoint, flowKey, serverOf, tsSeconds } from './util.js';
+import { Baseline, type BaselineKind, type PeriodStats, type ValueStats } from './baseline-data.js';
+import { SeriesColumns, ValueTable } from './packed.js';
+import { CappedMap, clip, endpoint, flat, flowKey, serverOf, tsSeconds } from './util.js';
 
-export const BASELINE_KINDS = ['asset', 'connection', 'publish', 'command', 'write', 'call', 'nodemgmt', 'value', 'period'] as const;
-export type BaselineKind = (typeof BASELINE_KINDS)[number];
+export { BASELINE_KINDS, Baseline, mergeBaselineData, type BaselineKind, type PeriodStats, type ValueStats } from './baseline-data.js';
 
-export interface ValueStats {
-  min: number;
-  max: number;
-  /** Largest absolute change between consecutive samples. */
-  maxStep: number;
-  n: number;
-  /** True when the value took more than one distinct value. */
-  varied: boolean;
-}
-
-export interface PeriodStats {
-  /** Mean seconds between messages on the topic while learning. */
-  period: number;
-  n: number;
-}
-
-/** The learned baseline: per kind, key → data (null for plain membership). */
-export class Baseline {
-  readonly items = new Map<BaselineKind, Map<string, unknown>>();
-
-  constructor() {
-    for (const k of BASELINE_KINDS) this.items.set(k, new Map());
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const m of this.items.values()) n += m.size;
-    return n;
-  }
-
-  has(kind: BaselineKind, key: string): boolean {
-    return this.items.get(kind)!.has(key);
-  }
-
-  get(kind: BaselineKind, key: string): unknown {
-    return this.items.get(kind)!.get(key);
-  }
-
-  set(kind: BaselineKind, key: string, data: unknown): void {
-    this.items.get(kind)!.set(key, data);
-  }
-
-  delete(kind: BaselineKind, key: string): boolean {
-    return this.items.get(kind)!.delete(key);
-  }
-
-  /** Merge another baseline into this one (sets united, ranges widened, periods: the longest). */
-  merge(o: Baseline): void {
-    for (const [kind, m] of o.items) {
-      for (const [k, v] of m) this.set(kind, k, mergeData(kind, this.get(kind, k), v));
-    }
-  }
-}
-
-function mergeData(kind: BaselineKind, a: unknown, b: unknown): unknown {
-  if (a === undefined || a === null) return b;
-  if (kind === 'value') {
-    const x = a as ValueStats;
-    const y = b as ValueStats;
-    return { min: Math.min(x.min, y.min), max: Math.max(x.max, y.max), maxStep: Math.max(x.maxStep, y.maxStep), n: x.n + y.n, varied: x.varied || y.varied || x.min !== y.min };
-  }
-  if (kind === 'period') {
-    const x = a as PeriodStats;
-    const y = b as PeriodStats;
-    return { period: Math.max(x.period, y.period), n: x.n + y.n };
-  }
-  return b;
-}
-
-interface Series {
+/** A value series the baseline does not hold packed (detect mode: not learned, or imported data of another shape). */
+interface LooseSeries {
   last: number;
-  lastT: number;
   repeat: number;
+  samples: number;
   stuckReported: boolean;
-  stats: ValueStats;
 }
 
+/** Per topic: first and last message time, count, and the last message (for `asset.silent`). */
 interface TopicSeen {
   first: number;
   last: number;
   n: number;
-  ev: { ts: string; flow: DecodeEvent['flow']; frame: number | null; clientId: string };
+  ts: string;
+  flow: DecodeEvent['flow'];
+  frame: number | null;
+  clientId: string;
 }
 
 const NODE_MANAGEMENT = new Set(['AddNodesRequest', 'AddReferencesRequest', 'DeleteNodesRequest', 'DeleteReferencesRequest']);
@@ -106,12 +42,23 @@ const NODE_MANAGEMENT = new Set(['AddNodesRequest', 'AddReferencesRequest', 'Del
 /**
  * Records a baseline (learn) or compares with one (detect). With mode 'off' (no baseline in the
  * store) it only counts what it would have judged, for the summary.
+ *
+ * Value series are rows, not objects: learning keeps each series' statistics in a `ValueTable`
+ * (handed to `learned` at the end) and its state in `SeriesColumns`; detecting keeps the state
+ * of a learned series in `SeriesColumns` at the baseline's own row, so the key is held once.
  */
 export class BaselineRules {
   /** What this run learned (learn mode). */
   readonly learned = new Baseline();
   private readonly seenFlows: CappedMap<string, true>;
-  private readonly series: CappedMap<string, Series>;
+  /** Learn mode: the statistics of each series. */
+  private readonly stats = new ValueTable();
+  /** Per series row (learn: of `stats`; detect: of the baseline's values): this run's state. */
+  private readonly state = new SeriesColumns();
+  /** Detect mode: learned series seen in this run. */
+  private seenSeries = 0;
+  /** Detect mode: series without a packed learned row. */
+  private readonly loose = new Map<string, LooseSeries>();
   private readonly topics: CappedMap<string, TopicSeen>;
   private firstT = Infinity;
   private lastT = -Infinity;
@@ -126,17 +73,12 @@ export class BaselineRules {
   ) {
     const cap = ctx.cfg.maxKeysPerMap;
     this.seenFlows = new CappedMap(cap);
-    this.series = new CappedMap(cap);
     this.topics = new CappedMap(cap);
   }
 
   private note(kind: BaselineKind, key: string, ev: DecodeEvent, rule: string, detail: string, assets: string[]): boolean {
     if (this.mode === 'learn') {
-      const m = this.learned.items.get(kind)!;
-      if (!m.has(key)) {
-        if (m.size >= this.ctx.cfg.maxKeysPerMap) this.overflow++;
-        else m.set(key, null);
-      }
+      if (!this.learned.addKey(kind, key, this.ctx.cfg.maxKeysPerMap)) this.overflow++;
       return true;
     }
     if (this.mode === 'off' || this.base.has(kind, key)) return true;
@@ -198,18 +140,21 @@ export class BaselineRules {
     }
     this.note('publish', `${who}>${topic}`, ev, 'mqtt.unauthorized-publish', `'${clip(who, 64)}' (${ev.flow.src}) published on '${clip(topic)}', which it did not while learning`, [ev.flow.src, ev.flow.dst]);
     const t = tsSeconds(ev.ts);
-    const ts = this.topics.obtain(topic, () => ({ first: t, last: t, n: 0, ev: { ts: ev.ts, flow: ev.flow, frame: (ev.frame as number) ?? null, clientId: who } }));
+    const ts = this.topics.obtain(topic, () => ({ first: t, last: t, n: 0, ts: ev.ts, flow: ev.flow, frame: null, clientId: who }));
     if (ts) {
       ts.n++;
       if (t > ts.last) ts.last = t;
-      ts.ev = { ts: ev.ts, flow: ev.flow, frame: (ev.frame as number) ?? null, clientId: who };
+      ts.ts = ev.ts;
+      ts.flow = ev.flow;
+      ts.frame = (ev.frame as number) ?? null;
+      ts.clientId = who;
     }
     if (sp && sp.metrics && sp.group !== null) {
       const node = `${sp.group}/${sp.edgeNode}${sp.device ? '/' + sp.device : ''}`;
       for (const m of sp.metrics) {
         const v = numeric(m.value);
         if (v === null) continue;
-        this.value(`sp:${node}:${m.name ?? '#' + String(m.alias)}`, v, t, ev);
+        this.value(`sp:${node}:${m.name ?? '#' + String(m.alias)}`, v, ev);
       }
     }
   }
@@ -218,12 +163,11 @@ export class BaselineRules {
     const nodes = ev.nodesToWrite as { nodeId?: string; value?: { value?: { value?: unknown } } }[] | undefined;
     if (!Array.isArray(nodes)) return;
     const server = serverOf(ev.flow);
-    const t = tsSeconds(ev.ts);
     for (const n of nodes) {
       const id = String(n.nodeId ?? '?');
       this.note('write', `${ev.flow.src}>${server}|${id}`, ev, 'opcua.unauthorized-write', `WriteRequest from ${ev.flow.src} to ${clip(id)} on ${server}, not written by it while learning`, [ev.flow.src, ev.flow.dst]);
       const v = numeric(n.value?.value?.value);
-      if (v !== null) this.value(`ua:${server}:${id}`, v, t, ev);
+      if (v !== null) this.value(`ua:${server}:${id}`, v, ev);
     }
   }
 
@@ -237,50 +181,100 @@ export class BaselineRules {
     }
   }
 
-  private value(key: string, v: number, t: number, ev: DecodeEvent): void {
-    const s = this.series.obtain(key, () => ({ last: v, lastT: t, repeat: 0, stuckReported: false, stats: { min: v, max: v, maxStep: 0, n: 0, varied: false } }));
-    if (!s) {
-      this.overflow++;
-      return;
-    }
-    const step = s.stats.n > 0 ? Math.abs(v - s.last) : 0;
-    s.repeat = s.stats.n > 0 && v === s.last ? s.repeat + 1 : 0;
-    s.stats.n++;
-    if (this.mode === 'learn') {
-      const st = s.stats;
-      if (v < st.min) st.min = v;
-      if (v > st.max) st.max = v;
-      if (step > st.maxStep) st.maxStep = step;
-      if (st.min !== st.max) st.varied = true;
-    } else if (this.mode === 'detect') {
-      this.judgeValue(key, v, step, s, ev);
-    }
-    s.last = v;
-    s.lastT = t;
+  private value(key: string, v: number, ev: DecodeEvent): void {
+    if (this.mode === 'learn') this.learnValue(key, v);
+    else this.detectValue(key, v, ev);
   }
 
-  private judgeValue(key: string, v: number, step: number, s: Series, ev: DecodeEvent): void {
+  private learnValue(key: string, v: number): void {
+    const st = this.stats;
+    const s = this.state;
+    let i = st.row(key);
+    if (i < 0) {
+      if (st.size >= this.ctx.cfg.maxKeysPerMap) {
+        this.overflow++;
+        return;
+      }
+      i = st.add(flat(key));
+      s.ensure(i + 1);
+      st.min[i] = v;
+      st.max[i] = v;
+    }
+    const n = st.n[i];
+    const step = n > 0 ? Math.abs(v - s.last[i]) : 0;
+    s.repeat[i] = n > 0 && v === s.last[i] ? s.repeat[i] + 1 : 0;
+    st.n[i] = n + 1;
+    if (v < st.min[i]) st.min[i] = v;
+    if (v > st.max[i]) st.max[i] = v;
+    if (step > st.maxStep[i]) st.maxStep[i] = step;
+    if (st.min[i] !== st.max[i]) st.varied[i] = 1;
+    s.last[i] = v;
+  }
+
+  private detectValue(key: string, v: number, ev: DecodeEvent): void {
+    const b = this.base.values;
+    const i = b.row(key);
+    if (i < 0) return this.detectLoose(key, v, ev);
+    const s = this.state;
+    if (i >= s.last.length) s.ensure(b.min.length);
+    const n = s.samples[i];
+    if (n === 0) {
+      if (this.seenSeries + this.loose.size >= this.ctx.cfg.maxKeysPerMap) {
+        this.overflow++;
+        return;
+      }
+      this.seenSeries++;
+    }
+    const step = n > 0 ? Math.abs(v - s.last[i]) : 0;
+    const repeat = n > 0 && v === s.last[i] ? s.repeat[i] + 1 : 0;
+    s.repeat[i] = repeat;
+    s.samples[i] = n + 1;
+    const stuck = this.judgeValue(key, v, step, n + 1, repeat, s.stuckReported[i] === 1, b.min[i], b.max[i], b.maxStep[i], b.varied[i] === 1, ev);
+    s.stuckReported[i] = stuck ? 1 : 0;
+    s.last[i] = v;
+  }
+
+  /** A series without a packed learned row: not learned (judged by nothing) or learned data of another shape. */
+  private detectLoose(key: string, v: number, ev: DecodeEvent): void {
+    let s = this.loose.get(key);
+    if (!s) {
+      if (this.seenSeries + this.loose.size >= this.ctx.cfg.maxKeysPerMap) {
+        this.overflow++;
+        return;
+      }
+      s = { last: v, repeat: 0, samples: 0, stuckReported: false };
+      this.loose.set(flat(key), s);
+    }
+    const step = s.samples > 0 ? Math.abs(v - s.last) : 0;
+    s.repeat = s.samples > 0 && v === s.last ? s.repeat + 1 : 0;
+    s.samples++;
     const learned = this.base.get('value', key) as ValueStats | undefined;
-    if (!learned) return;
+    if (learned) s.stuckReported = this.judgeValue(key, v, step, s.samples, s.repeat, s.stuckReported, learned.min, learned.max, learned.maxStep, learned.varied, ev);
+    s.last = v;
+  }
+
+  /** Compare one sample with the learned range, step and variability; returns the new stuck-reported flag. */
+  private judgeValue(key: string, v: number, step: number, samples: number, repeat: number, stuckReported: boolean, min: number, max: number, maxStep: number, varied: boolean, ev: DecodeEvent): boolean {
     const c = this.ctx.cfg;
-    const margin = Math.max((learned.max - learned.min) * c.valueMargin, c.valueMarginAbs);
+    const margin = Math.max((max - min) * c.valueMargin, c.valueMarginAbs);
     const base = { ts: ev.ts, flow: ev.flow, frame: (ev.frame as number) ?? null, type: `${ev.type} ${String(ev.topic ?? ev.service ?? '')}`, assets: [ev.flow.src, ev.flow.dst] };
-    if (v < learned.min - margin || v > learned.max + margin) {
-      this.ctx.findings.raise('process.value-out-of-range', { ...base, subject: key, detail: `${key} = ${v}, learned range [${learned.min}, ${learned.max}]`, details: { baseline: { kind: 'value', key }, value: v, min: learned.min, max: learned.max } });
+    if (v < min - margin || v > max + margin) {
+      this.ctx.findings.raise('process.value-out-of-range', { ...base, subject: key, detail: `${key} = ${v}, learned range [${min}, ${max}]`, details: { baseline: { kind: 'value', key }, value: v, min, max } });
     }
-    if (s.stats.n > 1 && learned.maxStep > 0 && step > learned.maxStep * c.valueRateFactor && step > margin) {
-      this.ctx.findings.raise('process.value-rate', { ...base, subject: key, detail: `${key} changed by ${step} in one sample, largest learned change ${learned.maxStep}`, details: { baseline: { kind: 'value', key }, step, maxStep: learned.maxStep } });
+    if (samples > 1 && maxStep > 0 && step > maxStep * c.valueRateFactor && step > margin) {
+      this.ctx.findings.raise('process.value-rate', { ...base, subject: key, detail: `${key} changed by ${step} in one sample, largest learned change ${maxStep}`, details: { baseline: { kind: 'value', key }, step, maxStep } });
     }
-    if (learned.varied && s.repeat + 1 >= c.valueStuckCount && !s.stuckReported) {
-      s.stuckReported = true;
-      this.ctx.findings.raise('process.value-stuck', { ...base, subject: key, detail: `${key} repeated ${v} ${s.repeat + 1} times in a row; it varied while learning` });
-    } else if (s.repeat === 0) s.stuckReported = false;
+    if (varied && repeat + 1 >= c.valueStuckCount && !stuckReported) {
+      this.ctx.findings.raise('process.value-stuck', { ...base, subject: key, detail: `${key} repeated ${v} ${repeat + 1} times in a row; it varied while learning` });
+      return true;
+    }
+    return repeat === 0 ? false : stuckReported;
   }
 
   /** End of run: learned value stats and periods go to `learned`; silent publishers are reported. */
   finish(): void {
     if (this.mode === 'learn') {
-      for (const [k, s] of this.series) this.learned.set('value', k, { ...s.stats });
+      this.learned.adoptValues(this.stats);
       for (const [topic, ts] of this.topics) {
         if (ts.n >= 5 && ts.last > ts.first) this.learned.set('period', topic, { period: (ts.last - ts.first) / (ts.n - 1), n: ts.n });
       }
@@ -288,7 +282,7 @@ export class BaselineRules {
     }
     if (this.mode !== 'detect' || !Number.isFinite(this.lastT)) return;
     const c = this.ctx.cfg;
-    for (const [topic, data] of this.base.items.get('period')!) {
+    for (const [topic, data] of this.base.entries('period')) {
       const p = data as PeriodStats;
       const limit = Math.max(p.period * c.silentFactor, c.silentMinSec);
       const seen = this.topics.get(topic);
@@ -298,11 +292,11 @@ export class BaselineRules {
       this.ctx.findings.raise('asset.silent', {
         subject: topic,
         ts: this.lastTs,
-        flow: seen?.ev.flow ?? null,
-        frame: seen?.ev.frame ?? null,
+        flow: seen?.flow ?? null,
+        frame: seen?.frame ?? null,
         type: 'PUBLISH',
-        detail: `nothing on '${clip(topic)}' for ${silentFor.toFixed(1)} s (learned period ${p.period.toFixed(2)} s, limit ${limit.toFixed(1)} s)${seen ? `; last from '${clip(seen.ev.clientId, 64)}' at ${seen.ev.ts}` : '; not seen in this run'}`,
-        assets: seen ? [seen.ev.flow.src] : [],
+        detail: `nothing on '${clip(topic)}' for ${silentFor.toFixed(1)} s (learned period ${p.period.toFixed(2)} s, limit ${limit.toFixed(1)} s)${seen ? `; last from '${clip(seen.clientId, 64)}' at ${seen.ts}` : '; not seen in this run'}`,
+        assets: seen ? [seen.flow.src] : [],
         details: { baseline: { kind: 'period', key: topic } },
       });
     }

@@ -142,7 +142,9 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
   // the inventory) filled it, ~10 MiB on top of the peak. 2 MiB is SQLite's own default.
   store.db.pragma(`cache_size = -${STORE_CACHE_KIB}`);
   try {
-    const baseline = store.loadBaseline();
+    // A learning run compares with nothing: of the stored baseline it needs only the size.
+    const baseline = values.learn ? undefined : store.loadBaseline();
+    const baselineItems = baseline ? baseline.size : store.baselineSize();
     const pkiCheck = pkiInventory ? await loadWireCheck() : null;
     const analyzer = new Analyzer(cfg, { learn: values.learn, baseline, pkiInventory, pkiCheck });
     const runId = store.beginRun(analyzer.mode, positionals);
@@ -213,7 +215,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
       },
       assets: { total: result.inventory.assets.size, byRole },
       findings: { total: findings.length, bySeverity },
-      baseline: { mode: result.baselineMode, items: baseline.size, learned: learnedItems, notEvaluated: result.rulesWithoutBaseline },
+      baseline: { mode: result.baselineMode, items: baselineItems, learned: learnedItems, notEvaluated: result.rulesWithoutBaseline },
       db: values.db ?? null,
       run: runId,
       counters: result.counters,

@@ -9,7 +9,7 @@
 import { macVendors } from '../analyzers/oui.js';
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
+import { Baseline, BASELINE_KINDS, mergeBaselineData, type BaselineKind } from '../analyzers/baseline.js';
 import type { Asset } from '../analyzers/inventory.js';
 import type { Matrix } from '../analyzers/matrix.js';
 import { severityRank, SEVERITIES, type Finding, type Severity } from '../analyzers/types.js';
@@ -327,9 +327,19 @@ export class Store {
     return b;
   }
 
-  /** Merge a learned (or imported) baseline into the stored one. Returns the number of items written. */
+  /** Items in the stored baseline (what `loadBaseline().size` would give, without loading it). */
+  baselineSize(): number {
+    const kinds = BASELINE_KINDS.map(() => '?').join(', ');
+    return (this.db.prepare(`SELECT COUNT(*) FROM baseline WHERE kind IN (${kinds})`).pluck().get(...BASELINE_KINDS) as number) ?? 0;
+  }
+
+  /**
+   * Merge a learned (or imported) baseline into the stored one. Returns the number of items written.
+   * Only values and periods merge with what is stored (ranges widened, the longest period); their
+   * stored rows are read one at a time by key rather than the whole baseline loaded.
+   */
   saveBaseline(learned: Baseline, origin: 'learned' | 'imported' | 'approved'): number {
-    const stored = this.loadBaseline();
+    const stored = this.db.prepare('SELECT data FROM baseline WHERE kind = ? AND key = ?').pluck();
     const put = this.db.prepare(
       `INSERT INTO baseline (kind, key, data, origin, updated) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, updated = excluded.updated`,
@@ -337,12 +347,15 @@ export class Store {
     const now = new Date().toISOString();
     let n = 0;
     this.db.transaction(() => {
-      const merged = new Baseline();
-      merged.merge(stored);
-      merged.merge(learned);
-      for (const [kind, m] of learned.items) {
-        for (const key of m.keys()) {
-          put.run(kind, key, json(merged.get(kind, key) ?? null), origin, now);
+      for (const kind of BASELINE_KINDS) {
+        const merges = kind === 'value' || kind === 'period';
+        for (const [key, data] of learned.entries(kind)) {
+          let d = data;
+          if (merges) {
+            const old = stored.get(kind, key) as string | null | undefined;
+            if (old !== undefined) d = mergeBaselineData(kind, parse(old, null), data);
+          }
+          put.run(kind, key, json(d ?? null), origin, now);
           n++;
         }
       }
