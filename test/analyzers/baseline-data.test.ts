@@ -6,23 +6,20 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzerProtocols } from '../../cli/analyze.js';
-import { decodeCapture } from '../../collectors/pipeline.js';
 import type { DecodeEvent } from '../../collectors/types.js';
 import { resolveConfig } from '../../analyzers/config.js';
 import { Analyzer } from '../../analyzers/engine.js';
 import { Baseline, BASELINE_KINDS, mergeBaselineData, type ValueStats } from '../../analyzers/baseline.js';
 import { Store } from '../../store/store.js';
+import { demoEvents } from './helpers.js';
 
-const demo = resolve(import.meta.dirname, '../../samples/plant-demo.pcap');
 let events: DecodeEvent[];
 let dir: string;
 
 beforeAll(async () => {
-  events = [];
-  await decodeCapture(demo, (ev) => events.push(ev), { protocols: analyzerProtocols() });
+  events = await demoEvents();
   dir = mkdtempSync(join(tmpdir(), 'otwatch-an-bd-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,10 +4,7 @@
  * previous one, vendors of many MACs come from one pass over the registry, and the X.509 wire
  * check is only loaded for a PKI. Real events of the demo capture (samples/plant-demo.pcap).
  */
-import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzerProtocols } from '../../cli/analyze.js';
-import { decodeCapture } from '../../collectors/pipeline.js';
 import type { DecodeEvent } from '../../collectors/types.js';
 import { resolveConfig } from '../../analyzers/config.js';
 import { Analyzer } from '../../analyzers/engine.js';
@@ -15,13 +12,12 @@ import { FindingSet } from '../../analyzers/findings.js';
 import { macVendor, macVendors } from '../../analyzers/oui.js';
 import { PkiRules } from '../../analyzers/pki.js';
 import { Store } from '../../store/store.js';
+import { DEMO_CAPTURE, demoEvents } from './helpers.js';
 
-const demo = resolve(import.meta.dirname, '../../samples/plant-demo.pcap');
 let events: DecodeEvent[];
 
 beforeAll(async () => {
-  events = [];
-  await decodeCapture(demo, (ev) => events.push(ev), { protocols: analyzerProtocols() });
+  events = await demoEvents();
 });
 
 function analyze(cfg = resolveConfig({})) {
@@ -57,7 +53,7 @@ describe('analyzer memory bounds', () => {
     const store = (take: boolean) => {
       const a = new Analyzer(cfg);
       const s = Store.open(':memory:');
-      const run = s.beginRun(a.mode, [demo]);
+      const run = s.beginRun(a.mode, [DEMO_CAPTURE]);
       events.forEach((ev, i) => {
         a.event(ev);
         if (i % 50 === 49) s.flushFindings(run, take ? a.findings.takeChanged() : a.findings.list(), cfg.maxEvidence);

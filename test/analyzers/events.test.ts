@@ -5,24 +5,20 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzerProtocols } from '../../cli/analyze.js';
-import { decodeCapture } from '../../collectors/pipeline.js';
 import type { DecodeEvent } from '../../collectors/types.js';
 import { resolveConfig } from '../../analyzers/config.js';
 import { Analyzer } from '../../analyzers/engine.js';
 import { Baseline } from '../../analyzers/baseline.js';
 import type { Finding } from '../../analyzers/types.js';
-import { analyze, byRule } from './helpers.js';
+import { analyze, byRule, DEMO_CAPTURE, demoEvents } from './helpers.js';
 
-const demo = resolve(import.meta.dirname, '../../samples/plant-demo.pcap');
 let events: DecodeEvent[];
 let dir: string;
 
 beforeAll(async () => {
-  events = [];
-  await decodeCapture(demo, (ev) => events.push(ev), { protocols: analyzerProtocols() });
+  events = await demoEvents();
   dir = mkdtempSync(join(tmpdir(), 'otwatch-an-ev-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -98,11 +94,11 @@ describe('monitor.capture-loss', () => {
   it('reports a TCP gap when a data frame is missing, and nothing on the full capture', async () => {
     // Frame 58 carries edge-node-1's NDATA/DDATA (see the decode of the demo capture).
     const lossy = join(dir, 'lossy.pcap');
-    withoutFrame(demo, lossy, 58);
+    withoutFrame(DEMO_CAPTURE, lossy, 58);
     const r = await analyze([lossy]);
     const f = byRule(r.findings, 'monitor.capture-loss');
     expect(f).toHaveLength(1);
     expect(f[0].evidence[0].detail).toMatch(/TCP gaps/);
-    expect(byRule((await analyze([demo])).findings, 'monitor.capture-loss')).toEqual([]);
+    expect(byRule((await analyze([DEMO_CAPTURE])).findings, 'monitor.capture-loss')).toEqual([]);
   });
 });

@@ -5,9 +5,22 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
+import { resolve } from 'node:path';
 import mqttPacket from 'mqtt-packet';
-import { analyzeCommand } from '../../cli/analyze.js';
+import { analyzeCommand, analyzerProtocols } from '../../cli/analyze.js';
+import { decodeCapture } from '../../collectors/pipeline.js';
+import type { DecodeEvent } from '../../collectors/types.js';
 import type { CliIo } from '../../cli/run.js';
+
+/** The bundled real capture of a small plant (mosquitto, Sparkplug B, node-opcua). */
+export const DEMO_CAPTURE = resolve(import.meta.dirname, '../../samples/plant-demo.pcap');
+
+/** Every event the analyzers' decoders give for the demo capture, in capture order. */
+export async function demoEvents(): Promise<DecodeEvent[]> {
+  const events: DecodeEvent[] = [];
+  await decodeCapture(DEMO_CAPTURE, (ev) => events.push(ev), { protocols: analyzerProtocols() });
+  return events;
+}
 
 export interface FindingOut {
   id: string;
