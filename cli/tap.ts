@@ -151,7 +151,8 @@ export async function tapCommand(argv: string[], io: CliIo, signal?: AbortSignal
       if (e instanceof TapError) throw new UsageError(e.code, `tap: ${e.message}`);
       throw e;
     }
-    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline: store.loadBaseline() });
+    // A learning run compares with nothing: the stored baseline is not loaded (as in `analyze --learn`).
+    const analyzer = new Analyzer(cfg, { learn: values.learn, baseline: values.learn ? undefined : store.loadBaseline() });
     const runId = store.beginRun(analyzer.mode, [`tap:${redactUrl(broker)}`]);
     const builder = new TapEventBuilder(conn.flow, conn.version);
     const witness = new BirthWitness();
