@@ -42,7 +42,7 @@ export function boundHeapGrowth(percent = HEAP_GROWING_PERCENT): void {
 }
 
 /** Both semi-spaces of the young generation, in bytes (V8 reports them as one `new_space`). */
-function youngGenerationBytes(): number {
+export function youngGenerationSize(): number {
   for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;
   return 0;
 }
@@ -58,13 +58,10 @@ export function capYoungGeneration(semiMiB = SEMI_SPACE_MIB): () => void {
   let capped = false;
   setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH}`);
   const check = (): void => {
-    if (capped || youngGenerationBytes() < target) return;
+    if (capped || youngGenerationSize() < target) return;
     setFlagsFromString('--semi-space-growth-factor=1');
     capped = true;
   };
   check();
   return check;
 }
-
-/** Young generation size in bytes (both semi-spaces), for the tests and the bench. */
-export const youngGenerationSize = youngGenerationBytes;

@@ -132,7 +132,7 @@ export class FlowTable implements DirectionSink {
       this.hot[0]++;
       this.tcp(flow, side, info, tsSec, tsNsec, frame);
       // Its next packets may take the fast lane if the flow is now established and quiet.
-      this.hotf.load(flow, flow.state === FLOW_OPEN && (tsSec | 0) === tsSec);
+      this.hotf.load(flow, flow.state === FLOW_OPEN);
     } else {
       this.hot[1]++;
       if (info.payloadLen > 0) this.udp(flow, side, info, tsSec, tsNsec, frame);

@@ -82,11 +82,6 @@ export class ActivityLists<T extends object> {
     return h === NONE ? null : this.items[h];
   }
 
-  /** The item in `slot` (null for a free slot). */
-  at(slot: number): T | null {
-    return this.items[slot];
-  }
-
   /** The item after `slot` on its list. */
   after(slot: number): T | null {
     const n = this.nexts[slot];

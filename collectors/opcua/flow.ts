@@ -19,8 +19,6 @@ import { HEADER_SIZE, MIN_MSG_SIZE, parseHeader } from './framing.js';
 import type { OpcuaOptions } from './options.js';
 import { u32le } from './reader.js';
 
-export type { OpcuaAnomaly, OpcuaErrorCode } from './output.js';
-
 interface Side {
   buf: Uint8Array;
   len: number;
