@@ -17,18 +17,9 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array>(a: T, need: num
 
 const INITIAL_ROWS = 256;
 
-/**
- * Learned numeric statistics of values, one row per key: min, max, largest step, sample count and
- * whether it varied. The `ValueStats` object of the baseline's JSON, packed.
- */
-export class ValueTable {
-  /** Key → row, in insertion order. */
+/** Key → row number, in insertion order; a subclass keeps the rows' numbers in its columns. */
+abstract class RowTable {
   readonly rows = new Map<string, number>();
-  min = new Float64Array(INITIAL_ROWS);
-  max = new Float64Array(INITIAL_ROWS);
-  maxStep = new Float64Array(INITIAL_ROWS);
-  n = new Float64Array(INITIAL_ROWS);
-  varied = new Uint8Array(INITIAL_ROWS);
   private used = 0;
 
   get size(): number {
@@ -38,15 +29,33 @@ export class ValueTable {
   /** A new row for `key`, its columns zero (a key already present keeps its place in the order). */
   add(key: string): number {
     const i = this.used++;
-    if (i >= this.min.length) {
-      this.min = grow(this.min, i + 1);
-      this.max = grow(this.max, i + 1);
-      this.maxStep = grow(this.maxStep, i + 1);
-      this.n = grow(this.n, i + 1);
-      this.varied = grow(this.varied, i + 1);
-    }
+    this.reserve(i + 1);
     this.rows.set(key, i);
     return i;
+  }
+
+  /** Make the columns hold at least `rows` rows. */
+  protected abstract reserve(rows: number): void;
+}
+
+/**
+ * Learned numeric statistics of values, one row per key: min, max, largest step, sample count and
+ * whether it varied. The `ValueStats` object of the baseline's JSON, packed.
+ */
+export class ValueTable extends RowTable {
+  min = new Float64Array(INITIAL_ROWS);
+  max = new Float64Array(INITIAL_ROWS);
+  maxStep = new Float64Array(INITIAL_ROWS);
+  n = new Float64Array(INITIAL_ROWS);
+  varied = new Uint8Array(INITIAL_ROWS);
+
+  protected reserve(rows: number): void {
+    if (rows <= this.min.length) return;
+    this.min = grow(this.min, rows);
+    this.max = grow(this.max, rows);
+    this.maxStep = grow(this.maxStep, rows);
+    this.n = grow(this.n, rows);
+    this.varied = grow(this.varied, rows);
   }
 
   /** Row of `key`; negative when absent (-1) or not packed (see `Baseline`). */
@@ -77,20 +86,13 @@ export class SeriesColumns {
 }
 
 /** Topic periods, one row per topic: mean seconds between messages and the message count. */
-export class PeriodTable {
-  readonly rows = new Map<string, number>();
+export class PeriodTable extends RowTable {
   period = new Float64Array(INITIAL_ROWS);
   n = new Float64Array(INITIAL_ROWS);
-  private used = 0;
 
-  /** A new row for `key` (a key already present keeps its place in the order). */
-  add(key: string): number {
-    const i = this.used++;
-    if (i >= this.period.length) {
-      this.period = grow(this.period, i + 1);
-      this.n = grow(this.n, i + 1);
-    }
-    this.rows.set(key, i);
-    return i;
+  protected reserve(rows: number): void {
+    if (rows <= this.period.length) return;
+    this.period = grow(this.period, rows);
+    this.n = grow(this.n, rows);
   }
 }
