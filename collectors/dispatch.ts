@@ -28,9 +28,12 @@ export interface DispatchStats {
   unknown: number;
 }
 
+/** No bytes buffered yet: a side's buffer is allocated when bytes must be kept across segments. */
+const NO_BYTES = new Uint8Array(0);
+
 /** Sides' probe buffers: bytes seen since the start of capture or since the last gap. */
 class SideBuffer {
-  buf = new Uint8Array(512);
+  buf = NO_BYTES;
   len = 0;
   midstream: boolean;
   constructor(midstream: boolean) {
@@ -40,7 +43,7 @@ class SideBuffer {
     const n = Math.min(b.length, cap - this.len);
     if (n <= 0) return;
     if (this.len + n > this.buf.length) {
-      const nb = new Uint8Array(Math.min(cap, Math.max(this.buf.length * 2, this.len + n)));
+      const nb = new Uint8Array(Math.min(cap, Math.max(this.buf.length * 2, this.len + n, 512)));
       nb.set(this.buf.subarray(0, this.len));
       this.buf = nb;
     }
@@ -58,8 +61,8 @@ export class Dispatcher implements StreamConsumer {
   private done = false;
   private log: LogEntry[] = [];
   private readonly sides: [SideBuffer, SideBuffer];
-  /** Per protocol, per side: true once it said 'no' for that side's current bytes. */
-  private readonly rejected: boolean[][];
+  /** Per protocol: bit 1 << side set once it said 'no' for that side's current bytes. */
+  private readonly rejected: number[];
 
   constructor(
     private readonly ctx: FlowContext,
@@ -77,7 +80,7 @@ export class Dispatcher implements StreamConsumer {
   ) {
     const mid = !ctx.handshakeSeen;
     this.sides = [new SideBuffer(mid), new SideBuffer(mid)];
-    this.rejected = protocols.map(() => [false, false]);
+    this.rejected = protocols.map(() => 0);
   }
 
   data(side: 0 | 1, bytes: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
@@ -86,11 +89,32 @@ export class Dispatcher implements StreamConsumer {
       return;
     }
     if (this.done) return;
+    // The probes see the side's bytes so far and this segment. A side with nothing buffered is
+    // probed on the segment itself; it is copied (into the side buffer and the log) only when no
+    // protocol claims the flow on it, so a flow claimed on its first bytes copies nothing.
+    const sb = this.sides[side];
+    const cap = this.opts.maxProbeBytes;
+    let view: Uint8Array;
+    if (sb.len === 0) view = bytes.length <= cap ? bytes : bytes.subarray(0, cap);
+    else {
+      sb.append(bytes, cap);
+      view = sb.buf.subarray(0, sb.len);
+    }
+    const spec = this.probe(side, view);
+    if (spec !== null) {
+      const target = this.claim(spec);
+      target.data(side, bytes, tsSec, tsNsec, frame);
+      this.onTarget?.(target);
+      return;
+    }
+    if (sb.len === 0) sb.append(bytes, cap);
+    const full = this.sides[0].len >= cap || this.sides[1].len >= cap;
+    if (full || this.allRejected()) {
+      this.giveUp();
+      return;
+    }
     // A copy whatever the view's class (Buffer#slice would alias the caller's reused buffer).
     this.log.push({ side, bytes: Uint8Array.prototype.slice.call(bytes), gap: 0, tsSec, tsNsec, frame });
-    const sb = this.sides[side];
-    sb.append(bytes, this.opts.maxProbeBytes);
-    this.probe(side);
   }
 
   /** Zero-copy delivery passed through: a view is made only for a target without `dataAt`, or to probe. */
@@ -114,7 +138,8 @@ export class Dispatcher implements StreamConsumer {
     this.log.push({ side, bytes: null, gap: length, tsSec, tsNsec, frame: 0 });
     // After a gap the side is probed afresh, as a mid-stream pick-up.
     this.sides[side].reset();
-    for (const r of this.rejected) r[side] = false;
+    const keep = side === 0 ? 2 : 1;
+    for (let i = 0; i < this.rejected.length; i++) this.rejected[i] &= keep;
   }
 
   end(reason: FlowEnd, tsSec: number, tsNsec: number): void {
@@ -125,33 +150,30 @@ export class Dispatcher implements StreamConsumer {
     if (!this.done) this.giveUp();
   }
 
-  private probe(side: 0 | 1): void {
+  /** Shows `view` (the side's bytes) to the protocols that have not said 'no' to them; returns the one that claims it. */
+  private probe(side: 0 | 1, view: Uint8Array): ProtocolSpec | null {
     const sb = this.sides[side];
-    const view = sb.buf.subarray(0, sb.len);
     const sport = side === 0 ? this.portA() : this.portB();
     const dport = side === 0 ? this.portB() : this.portA();
-    let allRejected = true;
+    const bit = 1 << side;
     for (let i = 0; i < this.protocols.length; i++) {
-      const r = this.rejected[i];
-      if (r[side]) {
-        if (!r[side === 0 ? 1 : 0]) allRejected = false;
-        continue;
-      }
+      if ((this.rejected[i] & bit) !== 0) continue;
       let verdict;
       try {
         verdict = this.protocols[i].probe({ bytes: view, side, srcPort: sport, dstPort: dport, midstream: sb.midstream });
       } catch {
         verdict = 'no' as const; // a probe must not throw; one that does is treated as a 'no'
       }
-      if (verdict === 'match') {
-        this.claim(this.protocols[i]);
-        return;
-      }
-      if (verdict === 'no') r[side] = true;
-      if (!r[0] || !r[1]) allRejected = false;
+      if (verdict === 'match') return this.protocols[i];
+      if (verdict === 'no') this.rejected[i] |= bit;
     }
-    const full = this.sides[0].len >= this.opts.maxProbeBytes || this.sides[1].len >= this.opts.maxProbeBytes;
-    if (allRejected || full) this.giveUp();
+    return null;
+  }
+
+  /** Every protocol said 'no' to both sides. */
+  private allRejected(): boolean {
+    for (let i = 0; i < this.rejected.length; i++) if (this.rejected[i] !== 3) return false;
+    return true;
   }
 
   private portA(): number {
@@ -162,7 +184,8 @@ export class Dispatcher implements StreamConsumer {
     return this.ctx.ref.dport;
   }
 
-  private claim(spec: ProtocolSpec): void {
+  /** The claiming protocol's consumer takes the flow; what was logged before is replayed to it in order. */
+  private claim(spec: ProtocolSpec): StreamConsumer {
     this.stats.claimed[spec.proto] = (this.stats.claimed[spec.proto] ?? 0) + 1;
     this.onClaim(spec.proto);
     const target = spec.create(this.ctx, this.emit);
@@ -173,7 +196,7 @@ export class Dispatcher implements StreamConsumer {
       if (e.bytes !== null) target.data(e.side, e.bytes, e.tsSec, e.tsNsec, e.frame);
       else target.gap(e.side, e.gap, e.tsSec, e.tsNsec);
     }
-    this.onTarget?.(target);
+    return target;
   }
 
   private giveUp(): void {

@@ -97,6 +97,51 @@ describe('dispatcher hand-over', () => {
     expect(stats.protocols).toEqual({ claimed: { greeting: 1 }, unknown: 1 });
   });
 
+  it('probes a side with nothing buffered on the segment itself: claimed there, it is passed on uncopied', () => {
+    const ctx = { handshakeSeen: true, ref: { src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 7000 } } as unknown as Flow;
+    const seen: number[] = [];
+    const spec: ProtocolSpec = {
+      proto: 'greeting',
+      probe: ({ bytes }) => {
+        seen.push(bytes.length);
+        return bytes.length < 5 ? 'more' : Buffer.from(bytes.subarray(0, 5)).toString() === 'HELLO' ? 'match' : 'no';
+      },
+      create: () => ({ data: (_side, bytes) => got.push(bytes), gap: () => {}, end: () => {} }),
+    };
+    let got: Uint8Array[] = [];
+    const stats: DispatchStats = { claimed: {}, unknown: 0 };
+    const dispatcher = (maxProbeBytes = 64): Dispatcher => new Dispatcher(ctx, [spec], () => {}, { maxProbeBytes }, stats, () => {});
+
+    // Claimed on its first segment: the consumer gets the caller's own view.
+    const first = new TextEncoder().encode('HELLO there');
+    dispatcher().data(0, first, 1, 0, 1);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toBe(first);
+
+    // Not claimed on the first segment: that one is kept as a copy (the caller reuses its buffer),
+    // the claiming segment is passed on as it came.
+    got = [];
+    const d = dispatcher();
+    const part = new TextEncoder().encode('HEL');
+    d.data(0, part, 1, 0, 1);
+    part.fill(0x21);
+    const rest = new TextEncoder().encode('LO again');
+    d.data(0, rest, 1, 0, 2);
+    expect(got.map((b) => Buffer.from(b).toString())).toEqual(['HEL', 'LO again']);
+    expect(got[1]).toBe(rest);
+    expect(seen.slice(-2)).toEqual([3, 11]);
+
+    // A first segment longer than the probe cap is shown to the probes cut at the cap, as the
+    // side buffer would hold it, and a side full of unclaimed bytes gives the flow up.
+    seen.length = 0;
+    const big = dispatcher(8);
+    big.data(0, new TextEncoder().encode('GOODBYE, and thanks'), 1, 0, 1);
+    expect(seen).toEqual([8]);
+    big.data(0, new TextEncoder().encode('HELLO'), 1, 0, 2);
+    expect(seen).toEqual([8]);
+    expect(stats).toEqual({ claimed: { greeting: 2 }, unknown: 1 });
+  });
+
   const files = corpusFiles();
   for (const file of files) {
     it(`${basename(file)}: same events and flow records as with the dispatchers in place`, async () => {
