@@ -111,8 +111,9 @@ export class FlowTable implements DirectionSink {
       side = 0;
     }
     // The activity lists are ordered by whole seconds, so a flow moves at most once a second.
-    // (Epoch seconds are beyond V8's small integers: storing them only when they change also
-    // spares a heap-number allocation per packet.)
+    // (Epoch seconds are small integers in 64-bit V8 without pointer compression, as Node ships,
+    // until 2038; with pointer compression, 31-bit small integers, they are heap numbers, and
+    // storing them only when they change spares an allocation per packet.)
     if (flow.lastSec !== tsSec || flow.pkts0 + flow.pkts1 === 0) {
       this.touch(flow);
       flow.lastSec = tsSec;
