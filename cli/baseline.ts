@@ -8,12 +8,14 @@
  *   remove KIND KEY              delete one item
  *   list                         one line per item
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
+import { baselineItems } from '../store/baseline.js';
 import { openStore } from './analyze.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
+import type Database from 'better-sqlite3';
 
 export const BASELINE_HELP = `Usage: otwatch baseline <export|import|approve|remove|list> --db FILE [args]
 
@@ -53,14 +55,19 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
   try {
     switch (sub) {
       case 'export': {
-        const out: ExportFile = { format: 'otwatch-baseline', version: 1, items: store.baselineRows().map(({ kind, key, data }) => ({ kind, key, data })) };
-        const text = JSON.stringify(out, null, 2) + '\n';
-        if (values.out) writeFileSync(values.out, text, { mode: 0o600 });
-        else io.stdout.write(text);
+        if (values.out === undefined) exportBaseline(store.db, (s) => io.stdout.write(s));
+        else {
+          const fd = openSync(values.out, 'w', 0o600);
+          try {
+            exportBaseline(store.db, (s) => writeSync(fd, s));
+          } finally {
+            closeSync(fd);
+          }
+        }
         return EXIT_OK;
       }
       case 'list':
-        for (const r of store.baselineRows()) io.stdout.write(`${r.kind.padEnd(11)} ${r.origin.padEnd(9)} ${r.key}${r.data !== null ? ' ' + JSON.stringify(r.data) : ''}\n`);
+        for (const r of baselineItems(store.db)) io.stdout.write(`${r.kind.padEnd(11)} ${r.origin.padEnd(9)} ${r.key}${r.data !== null ? ' ' + JSON.stringify(r.data) : ''}\n`);
         return EXIT_OK;
       case 'import': {
         if (args.length !== 1) throw new UsageError('OTW_ERR_USAGE', 'baseline import: one FILE expected');
@@ -101,6 +108,25 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
   } finally {
     store.close();
   }
+}
+
+/**
+ * The export file, item by item: the same text as JSON.stringify(file, null, 2) of the whole
+ * ExportFile, written in chunks of about 64 KiB, so memory does not grow with the baseline.
+ */
+function exportBaseline(db: Database.Database, write: (s: string) => void): void {
+  let buf = '{\n  "format": "otwatch-baseline",\n  "version": 1,\n  "items": [';
+  let first = true;
+  for (const { kind, key, data } of baselineItems(db)) {
+    const item: ExportFile['items'][number] = { kind, key, data };
+    buf += (first ? '\n    ' : ',\n    ') + JSON.stringify(item, null, 2).replace(/\n/g, '\n    ');
+    first = false;
+    if (buf.length >= 65536) {
+      write(buf);
+      buf = '';
+    }
+  }
+  write(buf + (first ? ']\n}\n' : '\n  ]\n}\n'));
 }
 
 function isKind(k: unknown): k is BaselineKind {

@@ -367,16 +367,6 @@ export class Store {
     return this.db.prepare('DELETE FROM baseline WHERE kind = ? AND key = ?').run(kind, key).changes > 0;
   }
 
-  baselineRows(): { kind: string; key: string; data: unknown; origin: string; updated: string }[] {
-    return (this.db.prepare('SELECT kind, key, data, origin, updated FROM baseline ORDER BY kind, key').all() as Row[]).map((r) => ({
-      kind: r.kind as string,
-      key: r.key as string,
-      data: parse(r.data, null),
-      origin: r.origin as string,
-      updated: r.updated as string,
-    }));
-  }
-
   setFindingStatus(id: string, status: string): boolean {
     return this.db.prepare('UPDATE findings SET status = ? WHERE id = ?').run(status, id).changes > 0;
   }

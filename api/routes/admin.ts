@@ -7,22 +7,66 @@ import { ROLES, type Role } from '../../store/apistore.js';
 import { newToken, sha256 } from '../auth.js';
 import { auditSchema, baselineItemSchema, errors, idParam, page, pageQuery, tokenSchema } from '../schemas.js';
 import { paged } from './findings.js';
+import { baselineCounts, baselinePage, type BaselineFilter } from '../../store/baseline.js';
+
+const BASELINE_ORIGINS = ['learned', 'approved', 'imported'] as const;
 
 const isKind = (k: unknown): k is BaselineKind => typeof k === 'string' && (BASELINE_KINDS as readonly string[]).includes(k);
 
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get<{ Querystring: { kind?: BaselineKind } }>(
+  app.get<{ Querystring: BaselineFilter & { limit: number; cursor?: string } }>(
     '/baseline',
     {
       config: { role: 'viewer' },
       schema: {
         tags: ['baseline'],
-        summary: 'The learned and approved baseline items',
-        querystring: { type: 'object', additionalProperties: false, properties: { kind: { type: 'string', enum: BASELINE_KINDS } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: baselineItemSchema } } }, ...errors() },
+        summary: 'The learned, approved and imported baseline items, by kind then key (cursor pages)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            kind: { type: 'string', enum: BASELINE_KINDS },
+            origin: { type: 'string', enum: BASELINE_ORIGINS },
+            q: { type: 'string', minLength: 1, maxLength: 200, description: 'text contained in the key' },
+            ...pageQuery,
+          },
+        },
+        response: { 200: page(baselineItemSchema), ...errors() },
       },
     },
-    async (req) => ({ items: ctx.store.baselineRows().filter((r) => !req.query.kind || r.kind === req.query.kind) }),
+    async (req) => paged(() => baselinePage(ctx.store.db, req.query.limit, req.query.cursor, { kind: req.query.kind, origin: req.query.origin, q: req.query.q })),
+  );
+
+  app.get(
+    '/baseline/summary',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['baseline'],
+        summary: 'How many baseline items there are, per kind and origin',
+        response: {
+          200: {
+            type: 'object',
+            required: ['items', 'kinds'],
+            properties: {
+              items: { type: 'integer' },
+              kinds: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { kind: { type: 'string', enum: BASELINE_KINDS }, items: { type: 'integer' }, learned: { type: 'integer' }, approved: { type: 'integer' }, imported: { type: 'integer' } },
+                },
+              },
+            },
+          },
+          ...errors(),
+        },
+      },
+    },
+    async () => {
+      const kinds = baselineCounts(ctx.store.db);
+      return { items: kinds.reduce((n, k) => n + k.items, 0), kinds };
+    },
   );
 
   app.post<{ Body: { findingId: string } }>(

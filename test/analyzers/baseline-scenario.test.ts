@@ -4,7 +4,7 @@
  * learned ranges and must raise no integrity, availability, protocol or inventory finding of
  * medium or above; capture C holds the deviations each baseline rule must catch.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -168,5 +168,21 @@ describe('learn then detect on real traffic', () => {
     const e2 = memIo();
     await baselineCommand(['export', '--db', db2], e2.io);
     expect((JSON.parse(e2.out()) as { items: unknown[] }).items).toEqual(exported.items);
+    // Written item by item, the export is the very text of JSON.stringify(file, null, 2); --out
+    // writes the same to a file only its owner can read.
+    expect(e.out()).toBe(JSON.stringify(exported, null, 2) + '\n');
+    expect(exported.items.length).toBeGreaterThan(10);
+    const out = join(dir, 'export-out.json');
+    expect(await baselineCommand(['export', '--db', db2, '--out', out], memIo().io)).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(e2.out());
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    // An empty store exports a valid file with no items.
+    const none = join(dir, 'none.json');
+    writeFileSync(none, JSON.stringify({ format: 'otwatch-baseline', version: 1, items: [] }));
+    expect(await baselineCommand(['import', none, '--db', join(dir, 'empty.db')], memIo().io)).toBe(0);
+    const e3 = memIo();
+    expect(await baselineCommand(['export', '--db', join(dir, 'empty.db')], e3.io)).toBe(0);
+    expect(JSON.parse(e3.out())).toEqual({ format: 'otwatch-baseline', version: 1, items: [] });
+    expect(e3.out()).toBe(JSON.stringify({ format: 'otwatch-baseline', version: 1, items: [] }, null, 2) + '\n');
   });
 });

@@ -8,6 +8,7 @@ import { MIGRATIONS } from '../../store/schema.js';
 import { hashPassword } from '../../api/auth.js';
 import { API_ERRORS } from '../../api/errors.js';
 import { fixture, type Fixture } from './helpers.js';
+import { Baseline } from '../../analyzers/baseline.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -130,6 +131,38 @@ describe('baseline', () => {
     const badKind = await fx.app.inject({ method: 'DELETE', url: '/api/v1/baseline/bogus/x', headers: fx.auth('admin') });
     expect(badKind.statusCode).toBe(400);
     expect((badKind.json() as { field: string }).field).toBe('params.kind');
+  });
+});
+
+describe('baseline pages', () => {
+  it('walks the baseline in (kind, key) cursor pages, filters by kind, origin and key text, and counts it', async () => {
+    const b = new Baseline();
+    for (let i = 0; i < 7; i++) b.set('connection', `10.9.0.${i}>10.9.1.1:1883/mqtt`, null);
+    b.set('asset', '10.9.0.1', null);
+    b.set('publish', 'cid|plant/100%_done', null);
+    b.set('publish', 'cid|plant/100x_done', null);
+    fx.store.saveBaseline(b, 'imported');
+    const everything = await all<{ kind: string; key: string; origin: string }>('/api/v1/baseline');
+    const order = (x: { kind: string; key: string }) => `${x.kind}\u0000${x.key}`;
+    expect(everything.map(order)).toEqual([...everything.map(order)].sort());
+    expect(new Set(everything.map(order)).size).toBe(everything.length);
+    const summary = (await get('/api/v1/baseline/summary')).json() as { items: number; kinds: { kind: string; items: number; learned: number; approved: number; imported: number }[] };
+    expect(summary.items).toBe(everything.length);
+    for (const k of summary.kinds) {
+      const mine = everything.filter((x) => x.kind === k.kind);
+      expect(k.items).toBe(mine.length);
+      expect(k.imported).toBe(mine.filter((x) => x.origin === 'imported').length);
+      expect(k.learned + k.approved + k.imported).toBe(k.items);
+    }
+    expect((await all<{ key: string }>('/api/v1/baseline?kind=connection&q=10.9.0.')).map((x) => x.key)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `10.9.0.${i}>10.9.1.1:1883/mqtt`));
+    expect((await all<{ origin: string }>('/api/v1/baseline?origin=imported')).length).toBe(10);
+    // % and _ in the text are matched as themselves.
+    expect((await all<{ key: string }>('/api/v1/baseline?q=100%25_')).map((x) => x.key)).toEqual(['cid|plant/100%_done']);
+    const bad = await get('/api/v1/baseline?cursor=bm90LWEtY3Vyc29y');
+    expect(bad.statusCode).toBe(400);
+    expect((bad.json() as { code: string }).code).toBe('OTW_ERR_BAD_CURSOR');
+    expect((await get('/api/v1/baseline?origin=guessed')).statusCode).toBe(400);
+    expect((await get('/api/v1/baseline?limit=501')).statusCode).toBe(400);
   });
 });
 

@@ -341,14 +341,24 @@ describe('web UI (Chromium, real store)', () => {
     await page.close();
   });
 
-  it('lets an admin approve a baseline finding and remove a baseline item; a viewer only reads the baseline', async () => {
+  it('lets an admin approve a baseline finding and remove a baseline item; a viewer only reads the baseline, in pages, filtered', async () => {
+    type Item = { kind: string; key: string; origin: string };
     const viewer = await as('vic');
     await viewer.goto(srv.url + '/baseline');
-    const items = (await api<{ items: { kind: string; key: string }[] }>(viewer, '/baseline')).items;
-    expect(items.length).toBeGreaterThan(0);
-    await viewer.locator('section[aria-labelledby^="b-"] tbody tr').first().waitFor();
-    expect(await viewer.locator('section[aria-labelledby^="b-"] tbody tr').count()).toBe(items.length);
+    const summary = await api<{ items: number; kinds: { kind: string; items: number }[] }>(viewer, '/baseline/summary');
+    expect(summary.items).toBeGreaterThan(0);
+    const rows = viewer.locator('section[aria-labelledby="b-items-h"] tbody tr');
+    await rows.first().waitFor();
+    const firstPage = (await api<{ items: Item[]; next: string | null }>(viewer, '/baseline?limit=200')).items;
+    expect(await rows.count()).toBe(firstPage.length);
     expect(await viewer.getByRole('button', { name: /^(Approve|Remove)/ }).count()).toBe(0);
+    // The kind filter goes into the URL and shows that kind only, as many rows as the summary counts (up to a page).
+    const kind = summary.kinds[summary.kinds.length - 1];
+    await viewer.locator('select[name="kind"]').selectOption(kind.kind);
+    await expect.poll(() => viewer.url()).toContain(`kind=${kind.kind}`);
+    await expect.poll(() => rows.count()).toBe(Math.min(kind.items, 200));
+    expect(new Set(await rows.locator('td:first-child').allInnerTexts())).toEqual(new Set([kind.kind]));
+    await shot(viewer, 'baseline-viewer-kind');
     await viewer.close();
 
     const admin = await as('ada');
@@ -358,11 +368,15 @@ describe('web UI (Chromium, real store)', () => {
     const n = await pending.count();
     await pending.first().getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => pending.count()).toBe(n - 1);
-    const after = (await api<{ items: { kind: string; key: string; origin: string }[] }>(admin, '/baseline')).items;
-    expect(after.filter((i) => i.origin === 'approved').length).toBeGreaterThan(0);
-    const victim = after[0];
+    const approved = (await api<{ items: Item[] }>(admin, '/baseline?origin=approved&limit=500')).items;
+    expect(approved.length).toBeGreaterThan(0);
+    // Remove the approved item, found through the search box.
+    const victim = approved[0];
+    const before = (await api<{ items: number }>(admin, '/baseline/summary')).items;
+    await admin.getByRole('searchbox', { name: 'Search' }).fill(victim.key);
+    await expect.poll(() => admin.url()).toContain('q=');
     await admin.getByRole('button', { name: `Remove ${victim.kind} ${victim.key}` }).click();
-    await expect.poll(async () => (await api<{ items: unknown[] }>(admin, '/baseline')).items.length).toBe(after.length - 1);
+    await expect.poll(async () => (await api<{ items: number }>(admin, '/baseline/summary')).items).toBe(before - 1);
     await shot(admin, 'baseline-admin');
     await admin.close();
   });

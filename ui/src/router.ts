@@ -56,3 +56,18 @@ export function onLinkClick(e: MouseEvent): void {
   e.preventDefault();
   navigate(a.getAttribute('href') ?? '/');
 }
+
+/**
+ * A search box whose text is debounced into the URL's `q` (one history entry, one request per
+ * pause), with `also` set alongside (e.g. a selection to clear). Follows `q` when the URL changes.
+ */
+export function useQueryText(q: string, also: Record<string, string | null> = {}): [string, (text: string) => void] {
+  const [text, setText] = useState(q);
+  useEffect(() => setText(q), [q]);
+  useEffect(() => {
+    if (text === q) return;
+    const t = setTimeout(() => setQuery({ ...also, q: text.trim() }), 300);
+    return () => clearTimeout(t);
+  }, [text]);
+  return [text, setText];
+}

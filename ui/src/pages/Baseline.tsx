@@ -1,9 +1,15 @@
-/** Baseline: what was learned or approved, by kind; admins approve baseline findings into it and remove items. */
-import { useState } from 'preact/hooks';
-import { all, del, get, post } from '../api.js';
-import { Card, ErrorBox, Link, Loading, Sev, useAsync } from '../components/common.js';
+/**
+ * Baseline: what was learned, approved or imported, read in cursor pages ordered by kind and key
+ * (`GET /api/v1/baseline`; filters kind / origin / text kept in the URL), with the counts per kind
+ * (`/baseline/summary`); admins approve baseline findings into it and remove items.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { all, del, get, post, qs } from '../api.js';
+import { useCursorPages } from '../components/cursorPages.js';
+import { Card, ErrorBox, Link, Sev, useAsync } from '../components/common.js';
 import { time } from '../format.js';
 import type { PageProps } from '../main.js';
+import { setQuery, useQueryText } from '../router.js';
 import type { FindingSummary } from './Findings.js';
 
 interface Item {
@@ -13,25 +19,53 @@ interface Item {
   origin: string;
   updated: string;
 }
+interface Summary {
+  items: number;
+  kinds: { kind: string; items: number; learned: number; approved: number; imported: number }[];
+}
 /** Rules whose findings carry a baseline reference (analyzers/README.md). */
 const BASELINE_RULES = ['net.new-asset', 'net.new-connection', 'mqtt.unauthorized-publish', 'sparkplug.unauthorized-command', 'opcua.unauthorized-write', 'opcua.unauthorized-call', 'process.value-out-of-range'];
+const KINDS = ['asset', 'connection', 'publish', 'command', 'write', 'call', 'nodemgmt', 'value', 'period'];
+const ORIGINS = ['learned', 'approved', 'imported'];
+const PAGE = 200;
 
-export function BaselinePage({ me }: PageProps) {
+/** A value range or a period in a few words; other kinds carry no data. */
+function dataText(d: unknown): string {
+  if (d === null || typeof d !== 'object') return '';
+  const o = d as Record<string, unknown>;
+  if (typeof o.min === 'number' && typeof o.max === 'number') return `${o.min} … ${o.max}${typeof o.maxStep === 'number' && o.maxStep > 0 ? `, step ≤ ${o.maxStep}` : ''}`;
+  if (typeof o.period === 'number') return `every ${o.period.toFixed(o.period < 10 ? 2 : 0)} s${typeof o.n === 'number' ? ` (${o.n} messages)` : ''}`;
+  return JSON.stringify(d);
+}
+
+export function BaselinePage({ me, route }: PageProps) {
   const admin = me.role === 'admin';
-  const items = useAsync(() => get<{ items: Item[] }>('/baseline').then((r) => r.items), []);
+  const flt = useMemo(() => ({ kind: route.query.get('kind') ?? '', origin: route.query.get('origin') ?? '', q: route.query.get('q') ?? '' }), [route.query.toString()]);
+  const key = qs(flt);
+  const summary = useAsync(() => get<Summary>('/baseline/summary'), []);
+  const { rows, next, error: listError, loading, reload, more, abort } = useCursorPages<Item>('/baseline', flt, PAGE, { clearOnError: true });
   const pending = useAsync(() => (admin ? all<FindingSummary>('/findings', { rule: BASELINE_RULES, status: ['open'] }, 500) : Promise.resolve([])), []);
   const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    reload();
+    return abort;
+  }, [key]);
+
+  const [text, setText] = useQueryText(flt.q);
+
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
     try {
       await fn();
-      items.reload();
+      reload();
+      summary.reload();
       pending.reload();
     } catch (e) {
       setError(e);
     }
   };
-  const kinds = [...new Set((items.data ?? []).map((i) => i.kind))].sort();
+  const counts = new Map((summary.data?.kinds ?? []).map((k) => [k.kind, k]));
   return (
     <div class="baseline">
       <h1>Baseline</h1>
@@ -54,46 +88,84 @@ export function BaselinePage({ me }: PageProps) {
           )}
         </Card>
       ) : null}
-      <ErrorBox error={items.error} />
-      {!items.data ? <Loading what="the baseline" /> : null}
-      {items.data && !items.data.length ? <p class="muted">Nothing learned yet: run otwatch analyze --learn --db FILE on normal traffic.</p> : null}
-      {kinds.map((k) => {
-        const rows = items.data!.filter((i) => i.kind === k);
-        return (
-          <Card key={k} title={`${k} (${rows.length})`} id={`b-${k}`}>
-            <div class="hscroll">
-              <table class="plain">
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Origin</th>
-                    <th scope="col">Updated (UTC)</th>
-                    {admin ? <th scope="col">Action</th> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.slice(0, 500).map((i) => (
-                    <tr key={i.key}>
-                      <td class="wrap">
-                        <code>{i.key}</code>
-                      </td>
-                      <td>{i.origin}</td>
-                      <td>{time(i.updated)}</td>
-                      {admin ? (
-                        <td>
-                          <button type="button" class="small ghost" aria-label={`Remove ${k} ${i.key}`} onClick={() => void act(() => del(`/baseline/${encodeURIComponent(k)}/${encodeURIComponent(i.key)}`))}>
-                            Remove
-                          </button>
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </Card>
-        );
-      })}
+      <ErrorBox error={summary.error} />
+      {summary.data && summary.data.items === 0 ? <p class="muted">Nothing learned yet: run otwatch analyze --learn --db FILE on normal traffic.</p> : null}
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+        <label class="grow">
+          Search
+          <input type="search" name="q" maxLength={200} placeholder="text in the key" value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        </label>
+        <label>
+          Kind
+          <select name="kind" value={flt.kind} onChange={(e) => setQuery({ kind: e.currentTarget.value })}>
+            <option value="">any ({summary.data?.items ?? '…'})</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k} ({counts.get(k)?.items ?? 0})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Origin
+          <select name="origin" value={flt.origin} onChange={(e) => setQuery({ origin: e.currentTarget.value })}>
+            <option value="">any</option>
+            {ORIGINS.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+        </label>
+        {flt.kind || flt.origin || flt.q ? (
+          <button type="button" class="ghost" onClick={() => setQuery({ kind: null, origin: null, q: null })}>
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+      <p class="listinfo" role="status" aria-live="polite">
+        {loading ? 'Loading…' : `${rows.length}${next ? '+' : ''} ${rows.length === 1 && !next ? 'item' : 'items'}`}
+      </p>
+      <ErrorBox error={listError} />
+      <Card title="Items" id="b-items">
+        <div class="hscroll">
+          <table class="plain">
+            <thead>
+              <tr>
+                <th scope="col">Kind</th>
+                <th scope="col">Key</th>
+                <th scope="col">Learned values</th>
+                <th scope="col">Origin</th>
+                <th scope="col">Updated (UTC)</th>
+                {admin ? <th scope="col">Action</th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((i) => (
+                <tr key={`${i.kind} ${i.key}`}>
+                  <td>{i.kind}</td>
+                  <td class="wrap">
+                    <code>{i.key}</code>
+                  </td>
+                  <td>{dataText(i.data)}</td>
+                  <td>{i.origin}</td>
+                  <td>{time(i.updated)}</td>
+                  {admin ? (
+                    <td>
+                      <button type="button" class="small ghost" aria-label={`Remove ${i.kind} ${i.key}`} onClick={() => void act(() => del(`/baseline/${encodeURIComponent(i.kind)}/${encodeURIComponent(i.key)}`))}>
+                        Remove
+                      </button>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {next ? (
+          <button type="button" class="ghost" disabled={loading} onClick={more}>
+            Show {PAGE} more
+          </button>
+        ) : null}
+      </Card>
     </div>
   );
 }

@@ -12,7 +12,7 @@ import { HistoryChart, Sparkline, type HistPoint } from '../components/trend.js'
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { time } from '../format.js';
 import type { PageProps } from '../main.js';
-import { setQuery } from '../router.js';
+import { setQuery, useQueryText } from '../router.js';
 
 /** A tag as the API serves it (api/routes/tags.ts). */
 export interface Tag {
@@ -120,14 +120,7 @@ export function Process({ route }: PageProps) {
     return abort;
   }, [key]);
 
-  // Typing is debounced into the URL (one history entry, one request per pause).
-  const [text, setText] = useState(flt.q);
-  useEffect(() => setText(flt.q), [flt.q]);
-  useEffect(() => {
-    if (text === flt.q) return;
-    const t = setTimeout(() => setQuery({ q: text.trim(), sel: null }), 300);
-    return () => clearTimeout(t);
-  }, [text]);
+  const [text, setText] = useQueryText(flt.q, { sel: null });
 
   return (
     <div class={`process ${sel ? 'with-detail' : ''}`}>
