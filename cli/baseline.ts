@@ -8,7 +8,7 @@
  *   remove KIND KEY              delete one item
  *   list                         one line per item
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
 import { baselineItems } from '../store/baseline.js';
@@ -57,11 +57,19 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
       case 'export': {
         if (values.out === undefined) exportBaseline(store.db, (s) => io.stdout.write(s));
         else {
-          const fd = openSync(values.out, 'w', 0o600);
+          // Written beside the target and renamed over it: a failed export leaves no half file.
+          const tmp = `${values.out}.${process.pid}.tmp`;
+          const fd = openSync(tmp, 'wx', 0o600);
+          let open = true;
           try {
             exportBaseline(store.db, (s) => writeSync(fd, s));
-          } finally {
             closeSync(fd);
+            open = false;
+            renameSync(tmp, values.out);
+          } catch (e) {
+            if (open) closeSync(fd);
+            rmSync(tmp, { force: true });
+            throw e;
           }
         }
         return EXIT_OK;

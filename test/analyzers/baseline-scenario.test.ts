@@ -4,7 +4,7 @@
  * learned ranges and must raise no integrity, availability, protocol or inventory finding of
  * medium or above; capture C holds the deviations each baseline rule must catch.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -176,6 +176,13 @@ describe('learn then detect on real traffic', () => {
     expect(await baselineCommand(['export', '--db', db2, '--out', out], memIo().io)).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(e2.out());
     expect(statSync(out).mode & 0o777).toBe(0o600);
+    // Over an existing file (even a world-readable one): replaced whole, 0600, no temporary left.
+    writeFileSync(out, 'old', { mode: 0o644 });
+    chmodSync(out, 0o644);
+    expect(await baselineCommand(['export', '--db', db2, '--out', out], memIo().io)).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(e2.out());
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // An empty store exports a valid file with no items.
     const none = join(dir, 'none.json');
     writeFileSync(none, JSON.stringify({ format: 'otwatch-baseline', version: 1, items: [] }));
