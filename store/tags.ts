@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Tag } from '../analyzers/process/model.js';
-import { CursorError, type Page } from './apistore.js';
+import { CursorError, decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { parse } from './store.js';
 
 /** Stable tag id: the first 16 hex digits of SHA-256 of its key (same in every store). */
@@ -100,13 +100,11 @@ export function writeTags(db: Database.Database, tags: Iterable<Tag>, historyPoi
   return n;
 }
 
-function encodeCursor(key: string): string {
-  return Buffer.from(JSON.stringify([key])).toString('base64url');
-}
-function decodeCursor(c: string): string {
-  const v = parse<unknown>(Buffer.from(c, 'base64url').toString('utf8'), null);
-  if (!Array.isArray(v) || v.length !== 1 || typeof v[0] !== 'string') throw new CursorError('not a cursor of this list');
-  return v[0];
+/** The tag key a cursor of this list holds. */
+function cursorKey(c: string): string {
+  const [key] = decodeCursor(c, 1);
+  if (typeof key !== 'string') throw new CursorError('not a cursor of this list');
+  return key;
 }
 
 /** One page of tags ordered by key, filtered by source protocol, asset and text. */
@@ -115,7 +113,7 @@ export function tagsPage(db: Database.Database, limit: number, cursor: string | 
   const args: unknown[] = [];
   if (cursor !== undefined) {
     where.push('key > ?');
-    args.push(decodeCursor(cursor));
+    args.push(cursorKey(cursor));
   }
   if (f.source) {
     where.push('source = ?');
@@ -132,7 +130,7 @@ export function tagsPage(db: Database.Database, limit: number, cursor: string | 
   const rows = db.prepare(`SELECT * FROM tags ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY key LIMIT ?`).all(...args, limit + 1) as Row[];
   const more = rows.length > limit;
   const items = rows.slice(0, limit).map(tagRow);
-  return { items, next: more ? encodeCursor(items[items.length - 1].key) : null };
+  return { items, next: more ? encodeCursor([items[items.length - 1].key]) : null };
 }
 
 /** One tag with its history (oldest first) and the ids of the process findings about it. */

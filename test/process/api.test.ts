@@ -104,6 +104,8 @@ describe('GET /api/v1/tags on the plant demo capture', () => {
     expect((await get('/api/v1/tags/0000000000000000')).json()).toMatchObject({ statusCode: 404, code: 'OTW_ERR_NOT_FOUND' });
     expect((await get('/api/v1/tags/not-an-id')).json()).toMatchObject({ statusCode: 400, code: 'OTW_ERR_VALIDATION' });
     expect((await get('/api/v1/tags?cursor=AAAA')).json()).toMatchObject({ statusCode: 400, code: 'OTW_ERR_BAD_CURSOR' });
+    // Another list's cursor (a number where a tag key belongs) is refused too.
+    expect((await get(`/api/v1/tags?cursor=${Buffer.from('[42]').toString('base64url')}`)).json()).toMatchObject({ statusCode: 400, code: 'OTW_ERR_BAD_CURSOR' });
     expect((await get('/api/v1/tags?source=modbus')).statusCode).toBe(400);
     expect((await get('/api/v1/tags', {})).statusCode).toBe(401);
   });
