@@ -3,9 +3,10 @@
  *
  * - Link/IP decode, the flow table and TCP reassembly: OTW_FUZZ_SECONDS each (default 60), in
  *   batches from a fresh seed; prints the cases run and the first failing seed.
- * - The capture readers and the MQTT, OPC UA (streams and service bodies) and PubSub decoders:
- *   their vitest fuzz tests, with counts and timeouts multiplied by OTW_FUZZ_SCALE (default 10:
- *   1.2 M capture inputs, 1 M MQTT and OPC UA streams, 1 M bodies, 600 k PubSub messages) and the
+ * - The capture readers, the MQTT, OPC UA (streams and service bodies) and PubSub decoders, and
+ *   detection with every decoder behind reassembly: their vitest fuzz tests, with counts and
+ *   timeouts multiplied by OTW_FUZZ_SCALE (default 10: 1.2 M capture inputs, 1 M MQTT and OPC UA
+ *   streams, 1 M bodies, 600 k PubSub messages, 30 k mutated conversations) and the
  *   same fresh seed (OTW_FUZZ_SEED) for all; test/support/fuzzenv.ts reads both.
  *
  * Rerun a failure with the seed and scale it printed.
@@ -14,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { fuzzFrames, fuzzReassembly } from './net.js';
 
 /** The decoders' fuzz tests (the CI suite runs them at scale 1 with fixed seeds). */
-const DECODER_FUZZ_TESTS = ['test/capture/fuzz.test.ts', 'test/mqtt/fuzz.test.ts', 'test/opcua/fuzz.test.ts', 'test/opcua/body.fuzz.test.ts', 'test/pubsub/fuzz.test.ts'];
+const DECODER_FUZZ_TESTS = ['test/capture/fuzz.test.ts', 'test/mqtt/fuzz.test.ts', 'test/opcua/fuzz.test.ts', 'test/opcua/body.fuzz.test.ts', 'test/pubsub/fuzz.test.ts', 'test/fuzz/pipeline.test.ts'];
 
 interface Fuzzer {
   name: string;
