@@ -1,17 +1,17 @@
 /**
  * `otwatch baseline export|import|approve|remove|list --db FILE`: manage the learned baseline.
  *
- *   export [--out FILE]          the baseline as JSON (stdout by default)
+ *   export [--out FILE]          the baseline as JSON (stdout by default); --kind, --origin: a part
  *   import FILE                  merge a JSON export into the store
  *   approve FINDING-ID...        add what a baseline finding reported to the baseline (e.g. a new
  *                                connection that is legitimate); the finding is marked approved
  *   remove KIND KEY              delete one item
- *   list                         one line per item
+ *   list                         one line per item (--kind, --origin as for export)
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Baseline, BASELINE_KINDS, type BaselineKind } from '../analyzers/baseline.js';
-import { baselineItems } from '../store/baseline.js';
+import { BASELINE_ORIGINS, baselineItems, type BaselineFilter } from '../store/baseline.js';
 import { openStore } from './analyze.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import type { CliIo } from './run.js';
@@ -25,6 +25,9 @@ export const BASELINE_HELP = `Usage: otwatch baseline <export|import|approve|rem
                             publisher, command, write, call, value) into the baseline
   remove KIND KEY           delete one baseline item (kinds: ${BASELINE_KINDS.join(', ')})
   list                      one line per baseline item
+
+  export and list take --kind KIND and --origin learned|approved|imported to keep to a part
+  (e.g. the approvals of one site, to import at another).
 
 The baseline is learned with: otwatch analyze --learn --db FILE <capture>...
 `;
@@ -42,6 +45,8 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
     options: {
       db: { type: 'string' },
       out: { type: 'string' },
+      kind: { type: 'string' },
+      origin: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -51,18 +56,21 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
     return values.help ? EXIT_OK : 2;
   }
   if (values.db === undefined) throw new UsageError('OTW_ERR_USAGE', 'baseline: --db FILE is required');
+  if (values.kind !== undefined && !isKind(values.kind)) throw new UsageError('OTW_ERR_USAGE', `baseline: --kind must be one of ${BASELINE_KINDS.join(', ')}`);
+  if (values.origin !== undefined && !(BASELINE_ORIGINS as readonly string[]).includes(values.origin)) throw new UsageError('OTW_ERR_USAGE', `baseline: --origin must be one of ${BASELINE_ORIGINS.join(', ')}`);
+  const part = { kind: values.kind, origin: values.origin };
   const store = openStore(values.db, sub !== 'import');
   try {
     switch (sub) {
       case 'export': {
-        if (values.out === undefined) exportBaseline(store.db, (s) => io.stdout.write(s));
+        if (values.out === undefined) exportBaseline(store.db, part, (s) => io.stdout.write(s));
         else {
           // Written beside the target and renamed over it: a failed export leaves no half file.
           const tmp = `${values.out}.${process.pid}.tmp`;
           const fd = openSync(tmp, 'wx', 0o600);
           let open = true;
           try {
-            exportBaseline(store.db, (s) => writeSync(fd, s));
+            exportBaseline(store.db, part, (s) => writeSync(fd, s));
             closeSync(fd);
             open = false;
             renameSync(tmp, values.out);
@@ -75,7 +83,7 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
         return EXIT_OK;
       }
       case 'list':
-        for (const r of baselineItems(store.db)) io.stdout.write(`${r.kind.padEnd(11)} ${r.origin.padEnd(9)} ${r.key}${r.data !== null ? ' ' + JSON.stringify(r.data) : ''}\n`);
+        for (const r of baselineItems(store.db, part)) io.stdout.write(`${r.kind.padEnd(11)} ${r.origin.padEnd(9)} ${r.key}${r.data !== null ? ' ' + JSON.stringify(r.data) : ''}\n`);
         return EXIT_OK;
       case 'import': {
         if (args.length !== 1) throw new UsageError('OTW_ERR_USAGE', 'baseline import: one FILE expected');
@@ -122,10 +130,10 @@ export async function baselineCommand(argv: string[], io: CliIo): Promise<number
  * The export file, item by item: the same text as JSON.stringify(file, null, 2) of the whole
  * ExportFile, written in chunks of about 64 KiB, so memory does not grow with the baseline.
  */
-function exportBaseline(db: Database.Database, write: (s: string) => void): void {
+function exportBaseline(db: Database.Database, part: BaselineFilter, write: (s: string) => void): void {
   let buf = '{\n  "format": "otwatch-baseline",\n  "version": 1,\n  "items": [';
   let first = true;
-  for (const { kind, key, data } of baselineItems(db)) {
+  for (const { kind, key, data } of baselineItems(db, part)) {
     const item: ExportFile['items'][number] = { kind, key, data };
     buf += (first ? '\n    ' : ',\n    ') + JSON.stringify(item, null, 2).replace(/\n/g, '\n    ');
     first = false;

@@ -7,6 +7,9 @@ import type Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { parse } from './store.js';
 
+/** Where an item came from (the table's CHECK constraint, store/schema.ts). */
+export const BASELINE_ORIGINS = ['learned', 'approved', 'imported'] as const;
+
 export interface BaselineRow {
   kind: string;
   key: string;
@@ -66,7 +69,7 @@ export function baselinePage(db: Database.Database, limit: number, cursor: strin
 
 /** Items per kind and origin, kinds in name order (only kinds that have items). */
 export function baselineCounts(db: Database.Database): BaselineKindCount[] {
-  const rows = db.prepare('SELECT kind, origin, count(*) AS n FROM baseline GROUP BY kind, origin ORDER BY kind').all() as { kind: string; origin: 'learned' | 'approved' | 'imported'; n: number }[];
+  const rows = db.prepare('SELECT kind, origin, count(*) AS n FROM baseline GROUP BY kind, origin ORDER BY kind').all() as { kind: string; origin: (typeof BASELINE_ORIGINS)[number]; n: number }[];
   const out = new Map<string, BaselineKindCount>();
   for (const r of rows) {
     let c = out.get(r.kind);
@@ -78,9 +81,20 @@ export function baselineCounts(db: Database.Database): BaselineKindCount[] {
 }
 
 /**
- * Every item in (kind, key) order, one row read at a time. The connection is busy until the walk
+ * Every item (of one kind, one origin) in (kind, key) order, one row read at a time. The connection is busy until the walk
  * ends: nothing else may use it meanwhile (better-sqlite3 throws if something does).
  */
-export function* baselineItems(db: Database.Database): Generator<BaselineRow> {
-  for (const r of db.prepare('SELECT kind, key, data, origin, updated FROM baseline ORDER BY kind, key').iterate() as IterableIterator<Row>) yield baselineRow(r);
+export function* baselineItems(db: Database.Database, f: Pick<BaselineFilter, 'kind' | 'origin'> = {}): Generator<BaselineRow> {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (f.kind) {
+    where.push('kind = ?');
+    args.push(f.kind);
+  }
+  if (f.origin) {
+    where.push('origin = ?');
+    args.push(f.origin);
+  }
+  const sql = `SELECT kind, key, data, origin, updated FROM baseline ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, key`;
+  for (const r of db.prepare(sql).iterate(...args) as IterableIterator<Row>) yield baselineRow(r);
 }

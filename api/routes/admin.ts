@@ -7,9 +7,7 @@ import { ROLES, type Role } from '../../store/apistore.js';
 import { newToken, sha256 } from '../auth.js';
 import { auditSchema, baselineItemSchema, errors, idParam, page, pageQuery, tokenSchema } from '../schemas.js';
 import { paged } from './findings.js';
-import { baselineCounts, baselinePage, type BaselineFilter } from '../../store/baseline.js';
-
-const BASELINE_ORIGINS = ['learned', 'approved', 'imported'] as const;
+import { BASELINE_ORIGINS, baselineCounts, baselinePage, type BaselineFilter } from '../../store/baseline.js';
 
 const isKind = (k: unknown): k is BaselineKind => typeof k === 'string' && (BASELINE_KINDS as readonly string[]).includes(k);
 

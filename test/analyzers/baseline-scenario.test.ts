@@ -183,6 +183,19 @@ describe('learn then detect on real traffic', () => {
     expect(readFileSync(out, 'utf8')).toBe(e2.out());
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // A part: the approvals only (as a site would hand them to another), and one kind.
+    const approvals = memIo();
+    expect(await baselineCommand(['export', '--db', db, '--origin', 'approved'], approvals.io)).toBe(0);
+    const approved = (JSON.parse(approvals.out()) as { items: { kind: string; key: string }[] }).items;
+    expect(approved).toContainEqual(expect.objectContaining({ kind: 'connection', key: newConn.subject }));
+    expect(approved.length).toBeLessThan(exported.items.length);
+    const conns = memIo();
+    expect(await baselineCommand(['list', '--db', db, '--kind', 'connection'], conns.io)).toBe(0);
+    const lines = conns.out().trim().split('\n');
+    expect(lines.length).toBe(exported.items.filter((i) => i.kind === 'connection').length);
+    expect(lines.every((l) => l.startsWith('connection '))).toBe(true);
+    await expect(baselineCommand(['list', '--db', db, '--kind', 'bogus'], memIo().io)).rejects.toThrow(/--kind must be one of/);
+    await expect(baselineCommand(['export', '--db', db, '--origin', 'guessed'], memIo().io)).rejects.toThrow(/--origin must be one of/);
     // An empty store exports a valid file with no items.
     const none = join(dir, 'none.json');
     writeFileSync(none, JSON.stringify({ format: 'otwatch-baseline', version: 1, items: [] }));
