@@ -39,14 +39,13 @@ function baselineRow(r: Row): BaselineRow {
   return { kind: r.kind as string, key: r.key as string, data: parse(r.data, null), origin: r.origin as string, updated: r.updated as string };
 }
 
-/** One page of items ordered by kind, then key (the table's primary key: no sort, no scan past the page). */
-export function baselinePage(db: Database.Database, limit: number, cursor: string | undefined, f: BaselineFilter = {}): Page<BaselineRow> {
+/** The SELECT of items matching `f` (and past `after`, a (kind, key) cursor position), in (kind, key) order. */
+function selectItems(f: BaselineFilter, after: unknown[] | null): { sql: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (cursor !== undefined) {
-    const [kind, key] = decodeCursor(cursor, 2);
+  if (after !== null) {
     where.push('(kind, key) > (?, ?)');
-    args.push(kind, key);
+    args.push(...after);
   }
   if (f.kind) {
     where.push('kind = ?');
@@ -60,8 +59,13 @@ export function baselinePage(db: Database.Database, limit: number, cursor: strin
     where.push("key LIKE ? ESCAPE '\\'");
     args.push(`%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
   }
-  const sql = `SELECT kind, key, data, origin, updated FROM baseline ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, key LIMIT ?`;
-  const rows = db.prepare(sql).all(...args, limit + 1) as Row[];
+  return { sql: `SELECT kind, key, data, origin, updated FROM baseline ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, key`, args };
+}
+
+/** One page of items ordered by kind, then key (the table's primary key: no sort, no scan past the page). */
+export function baselinePage(db: Database.Database, limit: number, cursor: string | undefined, f: BaselineFilter = {}): Page<BaselineRow> {
+  const { sql, args } = selectItems(f, cursor === undefined ? null : decodeCursor(cursor, 2));
+  const rows = db.prepare(`${sql} LIMIT ?`).all(...args, limit + 1) as Row[];
   const items = rows.slice(0, limit).map(baselineRow);
   const last = items[items.length - 1];
   return { items, next: rows.length > limit ? encodeCursor([last.kind, last.key]) : null };
@@ -81,20 +85,11 @@ export function baselineCounts(db: Database.Database): BaselineKindCount[] {
 }
 
 /**
- * Every item (of one kind, one origin) in (kind, key) order, one row read at a time. The connection is busy until the walk
- * ends: nothing else may use it meanwhile (better-sqlite3 throws if something does).
+ * Every item (of one kind, of one origin) in (kind, key) order, one row read at a time. The
+ * connection is busy until the walk ends: nothing else may use it meanwhile (better-sqlite3
+ * throws if something does).
  */
 export function* baselineItems(db: Database.Database, f: Pick<BaselineFilter, 'kind' | 'origin'> = {}): Generator<BaselineRow> {
-  const where: string[] = [];
-  const args: string[] = [];
-  if (f.kind) {
-    where.push('kind = ?');
-    args.push(f.kind);
-  }
-  if (f.origin) {
-    where.push('origin = ?');
-    args.push(f.origin);
-  }
-  const sql = `SELECT kind, key, data, origin, updated FROM baseline ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, key`;
+  const { sql, args } = selectItems(f, null);
   for (const r of db.prepare(sql).iterate(...args) as IterableIterator<Row>) yield baselineRow(r);
 }
