@@ -377,6 +377,7 @@ describe('web UI (Chromium, real store)', () => {
     await expect.poll(() => admin.url()).toContain('q=');
     await admin.getByRole('button', { name: `Remove ${victim.kind} ${victim.key}` }).click();
     await expect.poll(async () => (await api<{ items: number }>(admin, '/baseline/summary')).items).toBe(before - 1);
+    await expect.poll(() => admin.getByRole('button', { name: `Remove ${victim.kind} ${victim.key}` }).count()).toBe(0);
     await shot(admin, 'baseline-admin');
     await admin.close();
   });

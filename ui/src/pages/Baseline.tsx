@@ -43,7 +43,7 @@ export function BaselinePage({ me, route }: PageProps) {
   const flt = useMemo(() => ({ kind: route.query.get('kind') ?? '', origin: route.query.get('origin') ?? '', q: route.query.get('q') ?? '' }), [route.query.toString()]);
   const key = qs(flt);
   const summary = useAsync(() => get<Summary>('/baseline/summary'), []);
-  const { rows, next, error: listError, loading, reload, more, abort } = useCursorPages<Item>('/baseline', flt, PAGE, { clearOnError: true });
+  const { rows, setRows, next, error: listError, loading, reload, more, abort } = useCursorPages<Item>('/baseline', flt, PAGE, { clearOnError: true });
   const pending = useAsync(() => (admin ? all<FindingSummary>('/findings', { rule: BASELINE_RULES, status: ['open'] }, 500) : Promise.resolve([])), []);
   const [error, setError] = useState<unknown>(null);
 
@@ -54,11 +54,14 @@ export function BaselinePage({ me, route }: PageProps) {
 
   const [text, setText] = useQueryText(flt.q);
 
-  const act = async (fn: () => Promise<unknown>) => {
+  /** Runs an admin action, then refreshes: the whole list, or (`keepRows`) only what it passes on. */
+  const act = async (fn: () => Promise<unknown>, keepRows?: (rows: Item[]) => Item[]) => {
     setError(null);
     try {
       await fn();
-      reload();
+      // A removal drops its row where it is, so the pages loaded so far stay; an approval can add anywhere.
+      if (keepRows) setRows(keepRows);
+      else reload();
       summary.reload();
       pending.reload();
     } catch (e) {
@@ -150,7 +153,7 @@ export function BaselinePage({ me, route }: PageProps) {
                   <td>{time(i.updated)}</td>
                   {admin ? (
                     <td>
-                      <button type="button" class="small ghost" aria-label={`Remove ${i.kind} ${i.key}`} onClick={() => void act(() => del(`/baseline/${encodeURIComponent(i.kind)}/${encodeURIComponent(i.key)}`))}>
+                      <button type="button" class="small ghost" aria-label={`Remove ${i.kind} ${i.key}`} onClick={() => void act(() => del(`/baseline/${encodeURIComponent(i.kind)}/${encodeURIComponent(i.key)}`), (rs) => rs.filter((x) => x !== i))}>
                         Remove
                       </button>
                     </td>
