@@ -30,11 +30,11 @@ async function timed(file: string, withAnalyzer: boolean, learn: boolean): Promi
     ? (ev: Parameters<Analyzer['event']>[0]) => {
         events++;
         analyzer.event(ev);
-        if ((events & 4095) === 0) checkYoung();
+        checkYoung();
       }
     : () => {
         events++;
-        if ((events & 4095) === 0) checkYoung();
+        checkYoung();
       };
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();

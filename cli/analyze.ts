@@ -158,8 +158,8 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
       const t = (byProto[ev.proto] ??= {});
       t[ev.type] = (t[ev.type] ?? 0) + 1;
       analyzer.event(ev);
+      checkYoung();
       if ((messages & 4095) === 0) {
-        checkYoung();
         if (Date.now() - lastFlush < FLUSH_INTERVAL_MS) return;
         // Only what was raised since the last commit: the rest is unchanged in the store.
         store.flushFindings(runId, analyzer.findings.takeChanged(), cfg.maxEvidence);
@@ -179,6 +179,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
             const app = r.app ?? (r.transport === 'tcp' ? 'tcp-other' : 'udp');
             byApp[app] = (byApp[app] ?? 0) + 1;
             analyzer.flow(r);
+            checkYoung();
           },
         },
         onEvent,
