@@ -4,7 +4,7 @@
  * export of a large baseline does not build it in memory). All SQL is parameterised.
  */
 import type Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { decodeCursor, encodeCursor, likeEscape, type Page } from './cursor.js';
 import { parse } from './store.js';
 
 /** Where an item came from (the table's CHECK constraint, store/schema.ts). */
@@ -57,7 +57,7 @@ function selectItems(f: BaselineFilter, after: unknown[] | null): { sql: string;
   }
   if (f.q) {
     where.push("key LIKE ? ESCAPE '\\'");
-    args.push(`%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    args.push(`%${likeEscape(f.q)}%`);
   }
   return { sql: `SELECT kind, key, data, origin, updated FROM baseline ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY kind, key`, args };
 }

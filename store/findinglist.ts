@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Severity } from '../analyzers/types.js';
-import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { decodeCursor, encodeCursor, likeEscape, type Page } from './cursor.js';
 import { StatementCache } from './stmtcache.js';
 import { parse, type Store } from './store.js';
 
@@ -259,7 +259,7 @@ export class FindingList {
       args.push(f.asset);
     }
     if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      const like = `%${likeEscape(f.q)}%`;
       where.push(`(${t}title LIKE ? ESCAPE '\\' OR ${t}subject LIKE ? ESCAPE '\\' OR ${t}rule LIKE ? ESCAPE '\\' OR ${t}id = ?)`);
       args.push(like, like, like, f.q);
     }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Tag } from '../analyzers/process/model.js';
-import { CursorError, decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { CursorError, decodeCursor, encodeCursor, likeEscape, type Page } from './cursor.js';
 import { parse } from './store.js';
 
 /** Stable tag id: the first 16 hex digits of SHA-256 of its key (same in every store). */
@@ -125,7 +125,7 @@ export function tagsPage(db: Database.Database, limit: number, cursor: string | 
   }
   if (f.q) {
     where.push("key LIKE ? ESCAPE '\\'");
-    args.push(`%${f.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    args.push(`%${likeEscape(f.q)}%`);
   }
   const rows = db.prepare(`SELECT * FROM tags ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY key LIMIT ?`).all(...args, limit + 1) as Row[];
   const more = rows.length > limit;
@@ -143,11 +143,7 @@ export function tagDetail(db: Database.Database, id: string): { tag: TagRow; his
   const findings = (
     db
       .prepare("SELECT id, rule, severity, status, last_seen FROM findings WHERE rule LIKE 'process.%' AND (subject = ? OR subject LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\') ORDER BY last_seen DESC LIMIT 100")
-      .all(tag.key, `${esc(tag.key)} <> %`, `% <> ${esc(tag.key)}`) as Row[]
+      .all(tag.key, `${likeEscape(tag.key)} <> %`, `% <> ${likeEscape(tag.key)}`) as Row[]
   ).map((f) => ({ id: f.id as string, rule: f.rule as string, severity: f.severity as string, status: f.status as string, lastSeen: f.last_seen as string }));
   return { tag, history, findings };
-}
-
-function esc(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
