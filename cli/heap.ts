@@ -15,7 +15,8 @@
  * the young generation is 32 MiB of the process's memory. `--max-semi-space-size` is read only
  * when the isolate is created (`v8.setFlagsFromString` cannot change it later), but the growth
  * factor is read at every growth: once the semi-spaces have reached the wanted size, a factor of 1
- * stops them there. Loading otwatch's modules grows them to 4 MiB before `analyze` starts.
+ * stops them there. They reach the wanted 4 MiB early in a run: loading otwatch's modules takes
+ * them to 1–2 MiB, the first events of the capture to 4 (about 0.2 s in, on the bench capture).
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
