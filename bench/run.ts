@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCapture } from './gen.js';
+import { probeMachine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
   // also time the disk (the read stage measured 2.3 instead of 6.5 M packets/s on a cold cache).
   warmPageCache(file);
   const nRuns = Math.max(1, Math.floor(Number(process.env.OTW_BENCH_RUNS ?? 3)) || 3);
+  process.stderr.write('probing the machine (bench/machine.ts) ...\n');
+  const machine = probeMachine();
   const stages: [string, () => Row | null][] = [
     ...['read', 'flows', 'decode'].map((mode): [string, () => Row | null] => [`otwatch ${mode}`, () => runChild(mode, file)]),
     // The foundation bar says "on one core": the flows stage again with the whole process on one CPU.
@@ -164,6 +167,10 @@ async function main(): Promise<void> {
   const rows = runs.filter((r) => r.length > 0).map(summarize);
   const tshark = rows.find((r) => r.name === 'tshark -r') ?? null;
   const out: string[] = [];
+  out.push(
+    `machine (bench/machine.ts, ${machine.aluMs.length} fresh processes each): arithmetic loop ${Math.min(...machine.aluMs)}–${Math.max(...machine.aluMs)} ms (${machine.aluSpread}×), ` +
+      `scattered walk over 8 MiB of objects ${Math.min(...machine.walkMs)}–${Math.max(...machine.walkMs)} ms (${machine.walkSpread}×)`,
+  );
   out.push(`capture: ${file} (${fmt(size / 1e6, 1)} MB); each stage ran ${nRuns}×: the median run, and the range of packets/s over the runs`);
   out.push(['stage'.padEnd(18), 'packets'.padStart(11), 'seconds'.padStart(8), 'Mpkt/s'.padStart(8), 'range'.padStart(13), 'Mbit/s'.padStart(9), 'peak RSS MiB'.padStart(13), 'x tshark'.padStart(9)].join(' '));
   for (const r of rows) {
@@ -179,7 +186,7 @@ async function main(): Promise<void> {
   }
   for (const [k, v] of Object.entries(extras)) out.push(`${k}: ${JSON.stringify(v)}`);
   process.stdout.write(out.join('\n') + '\n');
-  writeFileSync(join(cacheDir, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, capture: { file, size }, rows, extras }, null, 2));
+  writeFileSync(join(cacheDir, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, capture: { file, size }, rows, extras }, null, 2));
 }
 
 main().catch((e: unknown) => {
