@@ -1,5 +1,5 @@
 /** Small helpers shared by the analyzers: capture-time parsing, keys, capped sets. */
-import type { FlowRef } from '../collectors/types.js';
+import { isoTimeValue, type FlowRef } from '../collectors/types.js';
 
 let lastSecKey = '';
 let lastSecVal = 0;
@@ -26,6 +26,12 @@ export function tsSeconds(ts: string): number {
  * string object) and their time comparisons, on numbers, are cheap.
  */
 export function eventSeconds(ts: string): number {
+  // The decoders' newest time string: its value is known without reading it.
+  const known = isoTimeValue(ts);
+  if (known === known) {
+    lastTs = ts;
+    return (lastTsVal = known);
+  }
   const k = lastSecKey;
   let same = ts.length >= 19 && k.length === 19;
   // Seconds first: they differ most often.
