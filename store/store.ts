@@ -319,10 +319,16 @@ export class Store {
 
   // ---- baseline
 
-  loadBaseline(): Baseline {
+  /**
+   * The stored baseline, in memory. `onItem` is called after each item: `analyze` passes its
+   * young-generation cap (cli/heap.ts), because loading tens of thousands of items, all of them
+   * surviving, is when V8 grows the young generation fastest.
+   */
+  loadBaseline(onItem?: () => void): Baseline {
     const b = new Baseline();
     for (const r of this.db.prepare('SELECT kind, key, data FROM baseline').iterate() as Iterable<{ kind: string; key: string; data: string | null }>) {
       if ((BASELINE_KINDS as readonly string[]).includes(r.kind)) b.set(r.kind as BaselineKind, r.key, parse(r.data, null));
+      onItem?.();
     }
     return b;
   }
