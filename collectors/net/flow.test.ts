@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowEnd, RawPacket, StreamConsumer } from '../types.js';
 import { PacketDecoder } from './decode.js';
 import { FlowTable, type Flow, type FlowOptions, type FlowRecord } from './flow.js';
-import { tcpFrame, type TcpSpec } from '../../test/support/frames.js';
+import { ethernet, ipv6Packet, tcpFrame, tcpSegment, type TcpSpec } from '../../test/support/frames.js';
 
 const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
 
@@ -190,4 +190,37 @@ describe('TCP reassembly', () => {
       ['10.0.0.3', 2],
     ]);
   });
+});
+
+describe('flow keys and Community ID from the packets', () => {
+  // The Community ID spec's reference vectors for TCP (corelight/community-id-spec), here as real
+  // frames through the decoder and the flow table: the flow keeps IPv4 addresses as integers and
+  // IPv6 addresses in one 32-byte array, and both must give the spec's ids, from either direction.
+  const v6Frame = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
+    Uint8Array.from(ethernet(0x86dd, ipv6Packet(src, dst, 6, tcpSegment({ src, dst, sport, dport, seq: 1, flags }))));
+  const cases: [string, number, string, number, string, (s: string, d: string, sp: number, dp: number, f: number) => Uint8Array][] = [
+    ['128.232.110.120', 34855, '66.35.250.204', 80, '1:LQU9qZlK+B5F3KDmev6m5PMibrg=', (src, dst, sport, dport, flags) => tcpFrame({ src, dst, sport, dport, seq: 1, flags })],
+    ['2001:470:e5bf:dead:4957:2174:e82c:4887', 63943, '2607:f8b0:400c:c03::1a', 25, '1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=', v6Frame],
+  ];
+  for (const [a, pa, b, pb, want, frame] of cases) {
+    it(`${a} ↔ ${b}: ${want}`, () => {
+      const dec = new PacketDecoder();
+      const flows: Flow[] = [];
+      const table = new FlowTable({}, () => new Recorder(), (f) => flows.push(f));
+      const send = (data: Uint8Array, n: number): void => {
+        expect(dec.decode({ linkType: 1, tsSec: 1000 + n, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: n })).toBe(true);
+        table.packet(dec.info, 1000 + n, 0, data.length, n);
+      };
+      send(frame(a, b, pa, pb, SYN), 1);
+      send(frame(b, a, pb, pa, SYN | ACK), 2);
+      // Same addresses, another port: a flow of its own.
+      send(frame(a, b, pa + 1, pb, SYN), 3);
+      table.flushAll();
+      expect(flows).toHaveLength(2);
+      expect(flows[0].communityId).toBe(want);
+      expect(flows[0].ref).toMatchObject({ src: a, sport: pa, dst: b, dport: pb });
+      expect(flows[0].record().packets).toEqual({ c2s: 1, s2c: 1 });
+      expect(flows[1].communityId).not.toBe(want);
+    });
+  }
 });

@@ -17,8 +17,8 @@ export interface FlowKey {
   readonly vlanCount: number;
   readonly vlan0: number;
   readonly vlan1: number;
-  readonly addrA: Uint8Array;
-  readonly addrB: Uint8Array;
+  /** IPv6 flow: side A's address then side B's (16 bytes each); null for IPv4. */
+  readonly addr6: Uint8Array | null;
 }
 
 /**
@@ -36,14 +36,16 @@ export function matchSide(f: FlowKey, info: PacketInfo): -1 | 0 | 1 {
     if (f.a4 === info.dst4i && f.b4 === info.src4i && f.portA === dport && f.portB === sport) return 1;
     return -1;
   }
-  if (f.v4) return -1;
-  if (f.portA === sport && f.portB === dport && sameAddr(f.addrA, info.buf, info.srcOff) && sameAddr(f.addrB, info.buf, info.dstOff)) return 0;
-  if (f.portA === dport && f.portB === sport && sameAddr(f.addrA, info.buf, info.dstOff) && sameAddr(f.addrB, info.buf, info.srcOff)) return 1;
+  const a = f.addr6;
+  if (a === null) return -1;
+  if (f.portA === sport && f.portB === dport && sameAddr(a, 0, info.buf, info.srcOff) && sameAddr(a, 16, info.buf, info.dstOff)) return 0;
+  if (f.portA === dport && f.portB === sport && sameAddr(a, 0, info.buf, info.dstOff) && sameAddr(a, 16, info.buf, info.srcOff)) return 1;
   return -1;
 }
 
-function sameAddr(a: Uint8Array, buf: Uint8Array, off: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[off + i]) return false;
+/** The 16 bytes of a[at, at + 16) equal buf[off, off + 16). */
+function sameAddr(a: Uint8Array, at: number, buf: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[at + i] !== buf[off + i]) return false;
   return true;
 }
 
