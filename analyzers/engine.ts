@@ -58,6 +58,8 @@ export class Analyzer {
   private flows = 0;
   private firstTs: string | null = null;
   private lastTs: string | null = null;
+  /** The latest end of a flow record: the time of a capture-loss finding when no event came (a SYN flood). */
+  private lastFlowEnd: string | null = null;
 
   /**
    * @param baseline the stored baseline; with `learn` it records, with a non-empty one it detects,
@@ -120,6 +122,7 @@ export class Analyzer {
   /** One flow record, when the flow leaves the table. */
   flow(r: FlowRecord): void {
     this.flows++;
+    if (this.lastFlowEnd === null || r.end > this.lastFlowEnd) this.lastFlowEnd = r.end;
     this.inventory.flow(r);
     this.matrix.flow(r);
     this.floods.flow(r);
@@ -131,7 +134,14 @@ export class Analyzer {
     this.pubsub.finish();
     this.process?.finish();
     this.baseline.finish();
-    if (stats) this.floods.captureLoss(stats, truncated, this.lastTs ?? new Date(0).toISOString());
+    if (stats) {
+      // The later of the last event and the last flow's end (same fixed-width format): a capture
+      // with flows and no application events (a SYN flood) was reported at 1970-01-01 before.
+      const a = this.lastTs;
+      const b = this.lastFlowEnd;
+      const at = a !== null && b !== null ? (a > b ? a : b) : (a ?? b ?? new Date(0).toISOString());
+      this.floods.captureLoss(stats, truncated, at);
+    }
     return {
       findings: this.findings,
       inventory: this.inventory,

@@ -30,6 +30,8 @@ export interface FindingOut {
   subject: string;
   count: number;
   title: string;
+  firstSeen: string;
+  lastSeen: string;
   evidence: { ts: string; detail: string; type: string; flow: unknown }[];
   attack: string[];
   standards: string[];
