@@ -14,6 +14,7 @@ import { Baseline } from '../../analyzers/baseline.js';
 import type { Finding } from '../../analyzers/types.js';
 import { analyze, byRule, DEMO_CAPTURE, demoEvents } from './helpers.js';
 import { tcpFrame } from '../support/frames.js';
+import { writeCapture } from '../../collectors/capture/writer.js';
 
 let events: DecodeEvent[];
 let dir: string;
@@ -105,23 +106,9 @@ describe('monitor.capture-loss', () => {
 
   it('is dated at the capture time when the capture has flows but no application events', async () => {
     // Three SYNs to the broker port (2026-01-01T00:00:00Z + 0, 1, 2 s), the last record cut short.
-    const recs: Buffer[] = [];
-    for (let i = 0; i < 3; i++) {
-      const frame = tcpFrame({ src: `10.0.0.${i + 1}`, dst: '10.0.1.254', sport: 40000 + i, dport: 1883, seq: 1, flags: 2 });
-      const h = Buffer.alloc(16);
-      h.writeUInt32LE(1767225600 + i, 0);
-      h.writeUInt32LE(0, 4);
-      h.writeUInt32LE(frame.length, 8);
-      h.writeUInt32LE(frame.length, 12);
-      recs.push(h, Buffer.from(frame));
-    }
-    const gh = Buffer.alloc(24);
-    gh.writeUInt32LE(0xa1b2c3d4, 0);
-    gh.writeUInt16LE(2, 4);
-    gh.writeUInt16LE(4, 6);
-    gh.writeUInt32LE(65535, 16);
-    gh.writeUInt32LE(1, 20);
-    const whole = Buffer.concat([gh, ...recs]);
+    const whole = writeCapture(
+      [0, 1, 2].map((i) => ({ tsSec: 1767225600 + i, tsNsec: 0, data: tcpFrame({ src: `10.0.0.${i + 1}`, dst: '10.0.1.254', sport: 40000 + i, dport: 1883, seq: 1, flags: 2 }) })),
+    );
     const cut = join(dir, 'syn-cut.pcap');
     writeFileSync(cut, whole.subarray(0, whole.length - 10));
     const f = byRule((await analyze([cut])).findings, 'monitor.capture-loss');
