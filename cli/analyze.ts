@@ -21,7 +21,7 @@ import { severityRank, isSeverity, SEVERITIES, type Finding, type Severity } fro
 import { Store, StoreError } from '../store/store.js';
 import { writeTags } from '../store/tags.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from './errors.js';
-import { parseFormat } from './decode.js';
+import { parseFormat, parseMaxFlows } from './decode.js';
 import { flowText } from './format.js';
 import { runCaptures, type CliIo } from './run.js';
 
@@ -41,6 +41,8 @@ Options:
                           (rules pki.revoked-in-use, pki.rotation-not-applied, pki.unknown-issuer,
                           pki.unrecorded-certificate)
   --format table|ndjson   output format (default: table)
+  --max-flows N           flows followed at once; the least recently active is evicted beyond
+                          (default 65536; ~0.8 KB each)
   --fail-on SEVERITY      exit 1 when a finding at or above low|medium|high|critical was raised
   -h, --help              this help
 `;
@@ -122,6 +124,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
       config: { type: 'string' },
       'pki-dir': { type: 'string' },
       'fail-on': { type: 'string' },
+      'max-flows': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -134,6 +137,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
   const checkYoung = capYoungGeneration();
   const format = parseFormat(values.format, 'table');
   const failOn = parseSeverity(values['fail-on'], '--fail-on');
+  const maxFlows = parseMaxFlows(values['max-flows']);
   if (values.learn && values.db === undefined) throw new UsageError('OTW_ERR_USAGE', 'analyze: --learn needs --db FILE to keep the baseline');
   const cfg = loadConfig(values.config);
   const pkiInventory = openPkiInventory(values['pki-dir']);
@@ -177,6 +181,7 @@ export async function analyzeCommand(argv: string[], io: CliIo): Promise<number>
         io,
         {
           protocols: analyzerProtocols(cfg),
+          flow: maxFlows === undefined ? undefined : { maxFlows },
           onFlow: (r) => {
             flows++;
             const app = r.app ?? (r.transport === 'tcp' ? 'tcp-other' : 'udp');

@@ -20,6 +20,8 @@ Decode MQTT and OPC UA messages from pcap/pcapng captures ('-' reads stdin).
 Options:
   --format ndjson|table   output format (default: table on a terminal, ndjson otherwise)
   --flows                 also print one record per TCP/UDP flow when it ends
+  --max-flows N           flows followed at once; the least recently active is evicted beyond
+                          (default 65536; ~0.8 KB each)
   -h, --help              this help
 `;
 
@@ -30,6 +32,7 @@ export async function decodeCommand(argv: string[], io: CliIo): Promise<number> 
     options: {
       format: { type: 'string' },
       flows: { type: 'boolean', default: false },
+      'max-flows': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -38,8 +41,9 @@ export async function decodeCommand(argv: string[], io: CliIo): Promise<number> 
     return EXIT_OK;
   }
   if (positionals.length === 0) throw new UsageError('OTW_ERR_USAGE', 'decode: no capture given (see otwatch decode --help)');
-  boundHeapGrowth();
   const format = parseFormat(values.format, io.stdoutIsTTY ? 'table' : 'ndjson');
+  const maxFlows = parseMaxFlows(values['max-flows']);
+  boundHeapGrowth();
   const protocols = defaultProtocols();
   const printFlows = values.flows || protocols.length === 0;
   const out = new LineWriter(io.stdout);
@@ -56,9 +60,20 @@ export async function decodeCommand(argv: string[], io: CliIo): Promise<number> 
         out.line(flowRow(r) + '\n');
       }
     : undefined;
-  await runCaptures(positionals, io, { protocols, onFlow }, onEvent, () => out.drained());
+  await runCaptures(positionals, io, { protocols, onFlow, flow: maxFlows === undefined ? undefined : { maxFlows } }, onEvent, () => out.drained());
   out.flush();
   return EXIT_OK;
+}
+
+/** Most flows `--max-flows` accepts (2^24: ~13 GiB of flow state, far past any machine this runs on). */
+export const MAX_FLOWS_LIMIT = 1 << 24;
+
+/** `--max-flows N`: a whole number of flows from 1 to MAX_FLOWS_LIMIT; undefined: the default. */
+export function parseMaxFlows(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_FLOWS_LIMIT) throw new UsageError('OTW_ERR_USAGE', `--max-flows must be a whole number from 1 to ${MAX_FLOWS_LIMIT}, not '${v}'`);
+  return n;
 }
 
 export function parseFormat(v: string | undefined, dflt: OutputFormat): OutputFormat {

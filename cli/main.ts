@@ -135,10 +135,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`otwatch: ${e.message}\n`);
       return EXIT_USAGE;
     }
-    // parseArgs reports unknown options and missing values with these codes.
+    // parseArgs reports unknown options and missing values with these codes. Some of its messages
+    // run over several lines (a value starting with '-': "… is ambiguous.\nDid you forget …\nTo
+    // specify …"): joined into the one line a usage error gets.
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`otwatch: ${(e as Error).message}\n`);
+      io.stderr.write(`otwatch: ${(e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ')}\n`);
       return EXIT_USAGE;
     }
     throw e;

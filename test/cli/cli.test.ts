@@ -33,7 +33,7 @@ describe('otwatch command', () => {
   });
 
   it('exits 2 with one line for usage errors', async () => {
-    for (const argv of [['frobnicate'], ['decode'], ['decode', DEMO, '--format', 'xml'], ['decode', DEMO, '--bogus']]) {
+    for (const argv of [['frobnicate'], ['decode'], ['decode', DEMO, '--format', 'xml'], ['decode', DEMO, '--bogus'], ['decode', DEMO, '--max-flows', '0'], ['decode', DEMO, '--max-flows', '2x'], ['analyze', DEMO, '--max-flows', '-3'], ['analyze', DEMO, '--max-flows=-3'], ['analyze', DEMO, '--max-flows', '99999999'], ['decode', DEMO, '--format', '-x']]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.trim().split('\n'), argv.join(' ')).toHaveLength(1);
@@ -82,6 +82,18 @@ describe('otwatch command', () => {
     expect(flows).toHaveLength(9);
     expect(new Set(flows.map((f) => f.app))).toEqual(new Set(['mqtt', 'opcua']));
     for (const f of flows) expect(f.communityId).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
+  });
+
+  it('follows at most --max-flows flows at once, evicting the least recently active', async () => {
+    const all = await run(['decode', DEMO, '--format', 'ndjson', '--flows']);
+    const two = await run(['decode', DEMO, '--format', 'ndjson', '--flows', '--max-flows', '2']);
+    const ended = (out: string): string[] => out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; endReason?: string }).filter((e) => e.type === 'flow').map((e) => String(e.endReason));
+    expect(ended(all.out)).not.toContain('evicted');
+    expect(ended(two.out)).toContain('evicted');
+    const a = await run(['analyze', DEMO, '--format', 'ndjson', '--max-flows', '2']);
+    expect(a.code).toBe(0);
+    const summary = JSON.parse(a.out.trim().split('\n').pop()!) as { health: { flowsEvicted: number } };
+    expect(summary.health.flowsEvicted).toBeGreaterThan(0);
   });
 
   it('reads a capture cut in the middle of a record up to the cut and reports it', async () => {
