@@ -189,12 +189,12 @@ export class Flow implements FlowContext, FlowKey {
   }
 }
 
-/** A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. */
 /** The four bytes of an IPv4 address held as a signed 32-bit integer. */
 function v4Bytes(a: number): Uint8Array {
   return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
 }
 
+/** A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. */
 export function formatMac(b: Uint8Array, off: number): string {
   let s = '';
   for (let i = 0; i < 6; i++) s += (i ? ':' : '') + HEX2[b[off + i]];
