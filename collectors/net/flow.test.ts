@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowEnd, RawPacket, StreamConsumer } from '../types.js';
 import { PacketDecoder } from './decode.js';
-import { FlowTable, type Flow, type FlowOptions, type FlowRecord } from './flow.js';
+import { FlowTable, formatMac, type Flow, type FlowOptions, type FlowRecord } from './flow.js';
 import { ethernet, ipv6Packet, tcpFrame, tcpSegment, type TcpSpec } from '../../test/support/frames.js';
 
 const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
@@ -223,4 +223,34 @@ describe('flow keys and Community ID from the packets', () => {
       expect(flows[1].communityId).not.toBe(want);
     });
   }
+});
+
+describe('address and MAC strings shared between flows', () => {
+  it('formats every MAC right, through more MACs than the cache keeps and back', () => {
+    const ref = (b: number[]): string => b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+    let seed = 7;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    const macs = Array.from({ length: 10_000 }, () => Array.from({ length: 6 }, rnd));
+    macs.push([0, 0, 0, 0, 0, 0], [255, 255, 255, 255, 255, 255], [0, 0, 0, 0, 0, 1], [1, 0, 0, 0, 0, 0]);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const m of macs) expect(formatMac(Uint8Array.from([9, ...m]), 1)).toBe(ref(m));
+    }
+  });
+
+  it('gives each flow its own addresses, through more addresses than the cache keeps', () => {
+    const dec = new PacketDecoder();
+    const flows: Flow[] = [];
+    const table = new FlowTable({}, () => new Recorder(), (f) => flows.push(f));
+    const want: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const src = `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`;
+      want.push(src);
+      const data = tcpFrame({ src, dst: '192.168.0.1', sport: 1024 + (i % 50000), dport: 4840, seq: 1, flags: SYN });
+      expect(dec.decode({ linkType: 1, tsSec: 1000, tsNsec: i, data, origLen: data.length, ifIndex: 0, frame: i + 1 })).toBe(true);
+      table.packet(dec.info, 1000, i, data.length, i + 1);
+    }
+    table.flushAll();
+    expect(flows.map((f) => f.ref.src)).toEqual(want);
+    expect(new Set(flows.map((f) => f.ref.dst))).toEqual(new Set(['192.168.0.1']));
+  });
 });

@@ -94,7 +94,6 @@ export class Flow implements FlowContext, FlowKey {
     this.id = id;
     this.hash = hash;
     this.proto = info.proto;
-    const len = info.ipVersion === 4 ? 4 : 16;
     if (info.ipVersion === 4) this.addr6 = null;
     else {
       const a = new Uint8Array(32);
@@ -112,8 +111,8 @@ export class Flow implements FlowContext, FlowKey {
     this.vlan1 = info.vlan1;
     this.cidSeed = cidSeed;
     const vlan = info.vlanCount === 0 ? undefined : info.vlanCount === 1 ? [info.vlan0] : [info.vlan0, info.vlan1];
-    const src = formatAddr(info.buf, info.srcOff, len);
-    const dst = formatAddr(info.buf, info.dstOff, len);
+    const src = this.v4 ? v4String(info.src4i, info.buf, info.srcOff) : formatAddr(info.buf, info.srcOff, 16);
+    const dst = this.v4 ? v4String(info.dst4i, info.buf, info.dstOff) : formatAddr(info.buf, info.dstOff, 16);
     this.ref = vlan ? { src, sport: this.portA, dst, dport: this.portB, vlan } : { src, sport: this.portA, dst, dport: this.portB };
   }
 
@@ -189,16 +188,56 @@ export class Flow implements FlowContext, FlowKey {
   }
 }
 
+/**
+ * The dotted string of the IPv4 address `a` (its bytes at buf[off]), shared between the flows of
+ * recent addresses: a server's address is in each of its connections.
+ */
+function v4String(a: number, buf: Uint8Array, off: number): string {
+  let s = v4Strings.get(a);
+  if (s !== undefined) return s;
+  s = formatAddr(buf, off, 4);
+  if (v4Strings.size >= V4_STRINGS_MAX) v4Strings.clear();
+  v4Strings.set(a, s);
+  return s;
+}
+
+/** IPv4 address strings kept (the cache starts over when full). */
+const V4_STRINGS_MAX = 4096;
+const v4Strings = new Map<number, string>();
+
 /** The four bytes of an IPv4 address held as a signed 32-bit integer. */
 function v4Bytes(a: number): Uint8Array {
   return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
 }
 
-/** A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. */
+/**
+ * A 6-byte MAC at `off` as `aa:bb:cc:dd:ee:ff`. The strings of recent MACs are kept and shared:
+ * a mirror port sees few MACs (the hosts of its segment and the routers in front of the rest),
+ * and each flow holds one per side. Built by concatenation, a MAC string was a tree of several
+ * strings per flow side; a SYN flood from spoofed addresses, all behind one router, kept
+ * 131,072 of them for its 65,536 flows.
+ */
 export function formatMac(b: Uint8Array, off: number): string {
-  let s = '';
+  // The 48 bits as one number (exact in a double): the key of the cache.
+  const key = (b[off] * 0x10000 + ((b[off + 1] << 8) | b[off + 2])) * 0x1000000 + ((b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]);
+  let s = macStrings.get(key);
+  if (s !== undefined) return s;
+  s = '';
   for (let i = 0; i < 6; i++) s += (i ? ':' : '') + HEX2[b[off + i]];
+  // One flat string rather than the concatenation tree (`s` is read whenever a record is written).
+  s = flatten(s);
+  if (macStrings.size >= MAC_STRINGS_MAX) macStrings.clear();
+  macStrings.set(key, s);
   return s;
+}
+
+/** MAC strings kept (the cache starts over when full: it only saves memory and time). */
+const MAC_STRINGS_MAX = 4096;
+const macStrings = new Map<number, string>();
+
+/** A flat copy of a concatenated string (its characters in one string object). */
+function flatten(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
