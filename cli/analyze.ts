@@ -42,7 +42,7 @@ Options:
                           pki.unrecorded-certificate)
   --format table|ndjson   output format (default: table)
   --max-flows N           flows followed at once; the least recently active is evicted beyond
-                          (default 65536; ~0.8 KB each)
+                          (default 65536; ~0.6 KB each)
   --fail-on SEVERITY      exit 1 when a finding at or above low|medium|high|critical was raised
   -h, --help              this help
 `;

@@ -21,7 +21,7 @@ Options:
   --format ndjson|table   output format (default: table on a terminal, ndjson otherwise)
   --flows                 also print one record per TCP/UDP flow when it ends
   --max-flows N           flows followed at once; the least recently active is evicted beyond
-                          (default 65536; ~0.8 KB each)
+                          (default 65536; ~0.6 KB each)
   -h, --help              this help
 `;
 
