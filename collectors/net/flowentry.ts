@@ -193,17 +193,26 @@ export class Flow implements FlowContext, FlowKey {
  * recent addresses: a server's address is in each of its connections.
  */
 function v4String(a: number, buf: Uint8Array, off: number): string {
-  let s = v4Strings.get(a);
-  if (s !== undefined) return s;
-  s = formatAddr(buf, off, 4);
-  if (v4Strings.size >= V4_STRINGS_MAX) v4Strings.clear();
-  v4Strings.set(a, s);
-  return s;
+  return v4Strings.get(a) ?? v4Strings.keep(a, formatAddr(buf, off, 4));
 }
 
-/** IPv4 address strings kept (the cache starts over when full). */
-const V4_STRINGS_MAX = 4096;
-const v4Strings = new Map<number, string>();
+/** Strings of recent keys, shared between flows; starts over when full (it only saves memory and time). */
+class SharedStrings {
+  private readonly map = new Map<number, string>();
+  constructor(private readonly max: number) {}
+
+  get(key: number): string | undefined {
+    return this.map.get(key);
+  }
+
+  keep(key: number, s: string): string {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, s);
+    return s;
+  }
+}
+
+const v4Strings = new SharedStrings(4096);
 
 /** The four bytes of an IPv4 address held as a signed 32-bit integer. */
 function v4Bytes(a: number): Uint8Array {
@@ -220,20 +229,15 @@ function v4Bytes(a: number): Uint8Array {
 export function formatMac(b: Uint8Array, off: number): string {
   // The 48 bits as one number (exact in a double): the key of the cache.
   const key = (b[off] * 0x10000 + ((b[off + 1] << 8) | b[off + 2])) * 0x1000000 + ((b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]);
-  let s = macStrings.get(key);
-  if (s !== undefined) return s;
-  s = '';
+  const hit = macStrings.get(key);
+  if (hit !== undefined) return hit;
+  let s = '';
   for (let i = 0; i < 6; i++) s += (i ? ':' : '') + HEX2[b[off + i]];
   // One flat string rather than the concatenation tree (`s` is read whenever a record is written).
-  s = flatten(s);
-  if (macStrings.size >= MAC_STRINGS_MAX) macStrings.clear();
-  macStrings.set(key, s);
-  return s;
+  return macStrings.keep(key, flatten(s));
 }
 
-/** MAC strings kept (the cache starts over when full: it only saves memory and time). */
-const MAC_STRINGS_MAX = 4096;
-const macStrings = new Map<number, string>();
+const macStrings = new SharedStrings(4096);
 
 /** A flat copy of a concatenated string (its characters in one string object). */
 function flatten(s: string): string {
