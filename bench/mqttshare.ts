@@ -61,46 +61,46 @@ function countingSpec(proto: string, probe: ProtocolSpec['probe'], counter: { by
   return { proto, probe, create: () => consumer };
 }
 
-const PACKET_NAMES = ['RESERVED', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
 /** Longest prefix a floor event needs: fixed header (5), topic length (2), topic (65,535), packet id (2). */
 const FLOOR_CARRY = 5 + 2 + 65535 + 2;
 
-/** Set by `floorNeed`: the message's header length and whole length (fixed header included). */
-let fHead = 0;
-let fTotal = 0;
-
-/**
- * Bytes of the message at b[s, s + avail) that the floor event needs; more than `avail` when they
- * are not all there yet (the count is then only a lower bound until the header is complete).
- */
-function floorNeed(b: Uint8Array, s: number, avail: number): number {
-  if (avail < 2) return 2;
-  let rem = 0;
-  let mult = 1;
-  let i = 1;
-  for (; ; i++) {
-    if (i >= avail) return avail + 1;
-    const c = b[s + i];
-    rem += (c & 0x7f) * mult;
-    if ((c & 0x80) === 0 || i === 4) break; // a fifth length byte is malformed: framed as if it ended there
-    mult *= 128;
-  }
-  fHead = i + 1;
-  fTotal = fHead + rem;
-  const type = b[s] >> 4;
-  let need = fHead;
-  if (type === 3) {
-    if (avail < fHead + 2) return Math.min(fHead + 2, fTotal);
-    need = fHead + 2 + ((b[s + fHead] << 8) | b[s + fHead + 1]) + (((b[s] >> 1) & 3) > 0 ? 2 : 0);
-  } else if (type >= 4 && type <= 11) {
-    need = fHead + 2;
-  }
-  return Math.min(need, fTotal);
-}
-
 export async function floorSpec(probe: ProtocolSpec['probe']): Promise<ProtocolSpec> {
-  const { utf8 } = await import('../collectors/mqtt/wire.js');
+  const { PACKET_NAMES } = await import('../collectors/mqtt/codes.js');
+  const { readVarint, utf8 } = await import('../collectors/mqtt/wire.js');
   const { isoTime } = await import('../collectors/types.js');
+
+  /** Set by `floorNeed`: the message's header length and whole length (fixed header included). */
+  let fHead = 0;
+  let fTotal = 0;
+
+  /**
+   * Bytes of the message at b[s, s + avail) that the floor event needs; more than `avail` when they
+   * are not all there yet (the count is then only a lower bound until the header is complete).
+   */
+  function floorNeed(b: Uint8Array, s: number, avail: number): number {
+    if (avail < 2) return 2;
+    // The decoders' own Variable Byte Integer reader (value * 8 + its byte count).
+    const v = readVarint(b, s + 1, s + avail);
+    if (v === -1) return avail + 1;
+    if (v === -2) {
+      // A fifth length byte is malformed: framed as if the length ended at the fourth.
+      fHead = 5;
+      fTotal = 5 + (b[s + 1] & 0x7f) + (b[s + 2] & 0x7f) * 128 + (b[s + 3] & 0x7f) * 16384 + (b[s + 4] & 0x7f) * 2097152;
+    } else {
+      fHead = 1 + (v & 7);
+      fTotal = fHead + (v >>> 3);
+    }
+    const type = b[s] >> 4;
+    let need = fHead;
+    if (type === 3) {
+      if (avail < fHead + 2) return Math.min(fHead + 2, fTotal);
+      need = fHead + 2 + ((b[s + fHead] << 8) | b[s + fHead + 1]) + (((b[s] >> 1) & 3) > 0 ? 2 : 0);
+    } else if (type >= 4 && type <= 11) {
+      need = fHead + 2;
+    }
+    return Math.min(need, fTotal);
+  }
+
   return {
     proto: 'mqtt-floor',
     probe,

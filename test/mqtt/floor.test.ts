@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { floorSpec } from '../../bench/mqttshare.js';
 import { readCapture } from '../../collectors/capture/reader.js';
+import { PACKET_NAMES } from '../../collectors/mqtt/codes.js';
 import { createMqttSpec } from '../../collectors/mqtt/index.js';
 import { PacketPipeline } from '../../collectors/pipeline.js';
 import type { DecodeEvent, ProtocolSpec } from '../../collectors/types.js';
@@ -20,7 +21,8 @@ import { CORPUS_DIR } from '../support/corpus.js';
 import { replayContext, runCapture, type Recorded } from './helpers.js';
 
 const SAMPLES = join(fileURLToPath(import.meta.url), '../../../samples');
-const PACKET_TYPES = new Set(['CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH']);
+/** Packet event types (every name but type 0's). */
+const PACKET_TYPES = new Set(PACKET_NAMES.slice(1));
 
 /** Captures where the stream is not a sequence of well-framed packets (the real decoder reports and resynchronises; the floor does not). */
 const BROKEN_FRAMING = new Set(['mqtt5-excessiveproplen__input.pcap', 'mqtt-events-unassigned-msgtype__input.pcap']);
