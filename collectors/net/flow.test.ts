@@ -21,6 +21,13 @@ class Recorder implements StreamConsumer {
   }
 }
 
+/** One Ethernet frame through the decoder into the flow table. */
+function feed(dec: PacketDecoder, table: FlowTable, data: Uint8Array, tsSec: number, tsNsec: number, frame: number): void {
+  const pkt: RawPacket = { linkType: 1, tsSec, tsNsec, data, origLen: data.length, ifIndex: 0, frame };
+  expect(dec.decode(pkt)).toBe(true);
+  table.packet(dec.info, tsSec, tsNsec, pkt.origLen, frame);
+}
+
 function harness(opts?: Partial<FlowOptions>) {
   const dec = new PacketDecoder();
   const recs = new Map<number, Recorder>();
@@ -36,10 +43,7 @@ function harness(opts?: Partial<FlowOptions>) {
     const spec: TcpSpec = fromClient
       ? { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 1883, ...s, payload: Buffer.from(text, 'latin1') }
       : { src: '10.0.0.2', dst: '10.0.0.1', sport: 1883, dport: 40000, ...s, payload: Buffer.from(text, 'latin1') };
-    const data = tcpFrame(spec);
-    const pkt: RawPacket = { linkType: 1, tsSec: t++, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: ++frame };
-    expect(dec.decode(pkt)).toBe(true);
-    table.packet(dec.info, pkt.tsSec, 0, pkt.origLen, pkt.frame);
+    feed(dec, table, tcpFrame(spec), t++, 0, ++frame);
   };
   return { table, recs, ended, send, rec: () => [...recs.values()][0] };
 }
@@ -207,10 +211,7 @@ describe('flow keys and Community ID from the packets', () => {
       const dec = new PacketDecoder();
       const flows: Flow[] = [];
       const table = new FlowTable({}, () => new Recorder(), (f) => flows.push(f));
-      const send = (data: Uint8Array, n: number): void => {
-        expect(dec.decode({ linkType: 1, tsSec: 1000 + n, tsNsec: 0, data, origLen: data.length, ifIndex: 0, frame: n })).toBe(true);
-        table.packet(dec.info, 1000 + n, 0, data.length, n);
-      };
+      const send = (data: Uint8Array, n: number): void => feed(dec, table, data, 1000 + n, 0, n);
       send(frame(a, b, pa, pb, SYN), 1);
       send(frame(b, a, pb, pa, SYN | ACK), 2);
       // Same addresses, another port: a flow of its own.
@@ -245,9 +246,7 @@ describe('address and MAC strings shared between flows', () => {
     for (let i = 0; i < 6000; i++) {
       const src = `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`;
       want.push(src);
-      const data = tcpFrame({ src, dst: '192.168.0.1', sport: 1024 + (i % 50000), dport: 4840, seq: 1, flags: SYN });
-      expect(dec.decode({ linkType: 1, tsSec: 1000, tsNsec: i, data, origLen: data.length, ifIndex: 0, frame: i + 1 })).toBe(true);
-      table.packet(dec.info, 1000, i, data.length, i + 1);
+      feed(dec, table, tcpFrame({ src, dst: '192.168.0.1', sport: 1024 + (i % 50000), dport: 4840, seq: 1, flags: SYN }), 1000, i, i + 1);
     }
     table.flushAll();
     expect(flows.map((f) => f.ref.src)).toEqual(want);
